@@ -1,0 +1,39 @@
+# The README's two commands, `make run` and `make test`, and their helpers.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DATA_DIR := data/fashion
+DEBIAN_DATA := /usr/share/datasets/fashion-mnist
+RUN_DIR := runs/convnet
+
+.PHONY: run test venv data debian-data bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Debian's package holds the Fashion-MNIST files; without root or apt, fetch downloads them instead.
+debian-data:
+	@if [ ! -d $(DEBIAN_DATA) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) \
+	  || echo "apt-get could not install dataset-fashion-mnist; the files will be downloaded"; \
+	fi
+
+data: venv debian-data
+	$(PY) -m fmnist_tf.data.fetch --dataset=fashion_mnist --data_dir=$(DATA_DIR)
+
+run: data
+	$(PY) -m fmnist_tf.train --flagfile=fmnist_tf/configs/convnet.cfg --model_dir=$(RUN_DIR)
+
+test: data
+	$(PY) -m pytest
+
+bench: data
+	$(PY) benchmark/throughput.py
+
+clean:
+	rm -rf $(RUN_DIR) .pytest_cache

@@ -1,0 +1,67 @@
+"""The classic Fashion-MNIST convnet benchmark, as the TF1 original ran it, on today's TensorFlow.
+
+``python benchmark/convnet.py``: GradientDescent lr 0.001, batch 400, 100 rounds of
+``train(steps=2000)`` then ``evaluate()`` on the test split, each round's eval dict printed and
+appended to ``--results_file``. Rerunning on the same ``--model_dir`` resumes where it stopped.
+"""
+
+import json
+import os
+
+from absl import app, flags
+
+from fmnist_tf import data, estimator
+from fmnist_tf import flags as fmnist_flags
+from fmnist_tf.model_fn import make_model_fn
+
+fmnist_flags.define_data_flags(validation_size=0)
+fmnist_flags.define_optimizer_flags(optimizer="sgd", batch_size=400)
+fmnist_flags.define_run_config_flags(model_dir="/tmp/fashion_convnet_model")
+fmnist_flags.define_classic_benchmark_flags()
+FLAGS = flags.FLAGS
+
+
+def recorded_rounds(results_file):
+    """Global steps already evaluated and written to ``results_file``: their rounds are not rerun."""
+    if not os.path.exists(results_file):
+        return set()
+    with open(results_file, encoding="utf-8") as handle:
+        return {json.loads(line)["global_step"] for line in handle if line.strip()}
+
+
+def append_json_line(path, record):
+    """Appends one complete line and syncs it, so a kill never leaves a round half-recorded."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def main(argv):
+    del argv
+    data.fetch(FLAGS.dataset, FLAGS.data_dir)
+    input_fns = data.make_input_fns(FLAGS.data_dir, FLAGS.batch_size, source=FLAGS.data_source,
+                                    validation_size=FLAGS.validation_size, seed=FLAGS.seed)
+    train_input_fn, eval_input_fn = input_fns["train"], input_fns["test"]
+    results_file = FLAGS.results_file or os.path.join(FLAGS.model_dir, "rounds.jsonl")
+
+    # Create the Estimator
+    mnist_classifier = estimator.Estimator(
+        model_fn=make_model_fn("convnet", FLAGS.optimizer, FLAGS.learning_rate, seed=FLAGS.seed),
+        config=fmnist_flags.run_config(FLAGS))
+    os.makedirs(os.path.dirname(os.path.abspath(results_file)), exist_ok=True)
+    done = recorded_rounds(results_file)
+
+    for round_index in range(FLAGS.rounds):
+        round_end = (round_index + 1) * FLAGS.steps_per_round
+        if round_end in done:
+            continue
+        # max_steps, not steps: a round cut short by a kill is finished, not restarted.
+        mnist_classifier.train(input_fn=train_input_fn, max_steps=round_end)
+        eval_results = mnist_classifier.evaluate(input_fn=eval_input_fn)
+        print(eval_results)
+        append_json_line(results_file, {"round": round_index + 1, **eval_results})
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,96 @@
+"""Every command-line flag of the front ends, defined once, in groups, with the getters that use them.
+
+A front end calls the ``define_*_flags()`` groups it needs; library code never reads flags.
+"""
+
+from absl import flags
+
+from fmnist_tf import estimator
+
+_DATA_SOURCES = ["idx", "csv", "memory"]
+_OPTIMIZERS = ["sgd", "momentum", "adam", "adamw", "rmsprop"]
+_STRATEGIES = ["default", "one_device", "mirrored"]
+# How to treat an existing model_dir, not what the run is: flags.txt leaves them out.
+_MODEL_DIR_SWITCHES = ("resume", "overwrite")
+
+
+def define_data_flags(validation_size=5000):
+    flags.DEFINE_enum("dataset", "fashion_mnist", ["fashion_mnist", "mnist"], "Which dataset to read.")
+    flags.DEFINE_string("data_dir", "data/fashion", "Folder holding the four IDX .gz files (fetched if absent).")
+    flags.DEFINE_enum("data_source", "memory", _DATA_SOURCES,
+                      "How to read the files: streaming IDX .gz, streaming CSV, or decoded into memory.")
+    flags.DEFINE_integer("validation_size", validation_size,
+                         "Training examples held out, stratified and seeded, to evaluate on during training; "
+                         "0 evaluates on the test split instead.", lower_bound=0)
+    flags.DEFINE_integer("seed", 42, "Seed of the validation split, the shuffle and the weights.")
+
+
+def define_model_flags():
+    flags.DEFINE_string("model", "convnet", "Name of the model in fmnist_tf.models.")
+
+
+def define_optimizer_flags(optimizer="adam", batch_size=400):
+    flags.DEFINE_enum("optimizer", optimizer, _OPTIMIZERS, "Optimizer.")
+    flags.DEFINE_float("learning_rate", 0.001, "Learning rate of the optimizer.")
+    flags.DEFINE_integer("batch_size", batch_size, "Global batch size.", lower_bound=1)
+    flags.register_validator("learning_rate", lambda value: value > 0, message="--learning_rate must be > 0")
+
+
+def define_run_config_flags(model_dir=None):
+    flags.DEFINE_string("model_dir", model_dir, "Where checkpoints, summaries and flags.txt go.")
+    flags.DEFINE_integer("steps_per_loop", 100, "Training steps run by one compiled call.", lower_bound=1)
+    flags.DEFINE_integer("save_checkpoints_steps", 1000, "Checkpoint every this many steps.", lower_bound=1)
+    flags.DEFINE_integer("keep_checkpoint_max", 5, "How many recent checkpoints to keep.", lower_bound=1)
+    flags.DEFINE_integer("save_summary_steps", 100, "Write training summaries every this many steps.",
+                         lower_bound=1)
+    flags.register_validator("model_dir", bool, message="--model_dir is required")
+
+
+def define_schedule_flags():
+    flags.DEFINE_integer("train_steps", 2000, "Global step to train to.", lower_bound=1)
+    flags.DEFINE_integer("steps_per_eval", 1000, "Evaluate every this many steps.", lower_bound=1)
+    flags.DEFINE_bool("resume", False, "Continue a model_dir whose flags.txt differs, with the new flags.")
+    flags.DEFINE_bool("overwrite", False, "Delete the model_dir's checkpoints and summaries, and start afresh.")
+    flags.register_multi_flags_validator(
+        ["resume", "overwrite"], lambda values: not (values["resume"] and values["overwrite"]),
+        message="--resume and --overwrite exclude each other")
+
+
+def define_classic_benchmark_flags():
+    flags.DEFINE_integer("rounds", 100, "Rounds of train(steps=steps_per_round) then evaluate().", lower_bound=1)
+    flags.DEFINE_integer("steps_per_round", 2000, "Training steps per round.", lower_bound=1)
+    flags.DEFINE_string("results_file", None, "JSON lines, one per round (default: model_dir/rounds.jsonl).")
+
+
+def define_distribution_flags():
+    flags.DEFINE_enum("distribution_strategy", "default", _STRATEGIES,
+                      "tf.distribute strategy: the default one, one device, or mirrored over local devices.")
+    flags.DEFINE_integer("num_gpus", 0, "GPUs to use with one_device or mirrored (0: the CPU).", lower_bound=0)
+
+
+def define_train_flags():
+    """All the flags of ``python -m fmnist_tf.train``."""
+    define_data_flags()
+    define_model_flags()
+    define_optimizer_flags()
+    define_run_config_flags()
+    define_schedule_flags()
+    define_distribution_flags()
+
+
+def run_flag_values(flag_values=flags.FLAGS):
+    """``{name: value}`` of the flags that describe a run, in definition order: what flags.txt records."""
+    return {flag.name: flag.value for flag in flag_values.get_flags_for_module(__name__)
+            if flag.name not in _MODEL_DIR_SWITCHES}
+
+
+def run_config(flag_values, strategy=None):
+    """The Estimator's RunConfig from the run-config flags."""
+    return estimator.RunConfig(
+        model_dir=flag_values.model_dir,
+        save_checkpoints_steps=flag_values.save_checkpoints_steps,
+        keep_checkpoint_max=flag_values.keep_checkpoint_max,
+        save_summary_steps=flag_values.save_summary_steps,
+        steps_per_loop=flag_values.steps_per_loop,
+        train_distribute=strategy,
+        tf_random_seed=flag_values.seed)

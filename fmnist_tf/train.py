@@ -1,0 +1,91 @@
+"""Trains a registered model from flags and evaluates it on the test split.
+
+``python -m fmnist_tf.train --flagfile=fmnist_tf/configs/convnet.cfg --model_dir=runs/convnet``;
+``run(flags_obj)`` does the work and returns the metrics, so tests drive it in-process.
+"""
+
+import time
+
+from absl import app, flags, logging
+
+from fmnist_tf import data, distribute, estimator
+from fmnist_tf import flags as fmnist_flags
+from fmnist_tf.model_dir import prepare_model_dir
+from fmnist_tf.model_fn import make_model_fn
+
+fmnist_flags.define_train_flags()
+
+
+def run(flags_obj, datasets_override=None, strategy_override=None):
+    """Trains to ``--train_steps`` (resuming model_dir), evaluates on the test split, returns the stats.
+
+    ``datasets_override`` maps "train", "validation" or "test" to batched datasets, replacing the
+    files; ``strategy_override`` replaces the strategy the flags name.
+    """
+    strategy = strategy_override or distribute.get_strategy(flags_obj.distribution_strategy,
+                                                            flags_obj.num_gpus)
+    state = prepare_model_dir(flags_obj.model_dir, fmnist_flags.run_flag_values(flags_obj),
+                              resume=flags_obj.resume, overwrite=flags_obj.overwrite)
+    logging.info("model_dir %s: %s", flags_obj.model_dir, state)
+    if datasets_override is None:
+        data.fetch(flags_obj.dataset, flags_obj.data_dir)
+        input_fns = data.make_input_fns(flags_obj.data_dir, flags_obj.batch_size,
+                                        source=flags_obj.data_source,
+                                        validation_size=flags_obj.validation_size, seed=flags_obj.seed)
+    else:
+        input_fns = {split: (lambda dataset=dataset: dataset) for split, dataset in datasets_override.items()}
+    eval_split = "validation" if "validation" in input_fns else "test"
+
+    classifier = estimator.Estimator(
+        make_model_fn(flags_obj.model, flags_obj.optimizer, flags_obj.learning_rate, flags_obj.seed),
+        config=fmnist_flags.run_config(flags_obj, strategy))
+
+    started = time.monotonic()
+    steps_before = classifier.global_step
+    _, evaluations = estimator.train_and_evaluate(
+        classifier,
+        estimator.TrainSpec(input_fns["train"], max_steps=flags_obj.train_steps),
+        estimator.EvalSpec(input_fns[eval_split], every_n_steps=flags_obj.steps_per_eval,
+                           name=eval_split))
+    train_seconds = time.monotonic() - started
+    test_metrics = classifier.evaluate(input_fns["test"], name="test")
+
+    stats = {
+        "test_accuracy": test_metrics["accuracy"],
+        "test_loss": test_metrics["loss"],
+        "global_step": test_metrics["global_step"],
+        "steps_this_run": test_metrics["global_step"] - steps_before,
+        "train_seconds": train_seconds,
+        "evaluations": evaluations,
+    }
+    if eval_split == "validation":
+        stats["validation_accuracy"] = evaluations[-1]["accuracy"]
+    return stats
+
+
+def format_results_table(stats):
+    """A short Markdown table of what a user checks first after training."""
+    rows = [("test accuracy", f"{stats['test_accuracy']:.4f}"),
+            ("test loss", f"{stats['test_loss']:.4f}")]
+    if "validation_accuracy" in stats:
+        rows.append(("validation accuracy", f"{stats['validation_accuracy']:.4f}"))
+    rows += [("global step", str(stats["global_step"])),
+             ("steps this run", str(stats["steps_this_run"])),
+             ("wall time of training and evaluations", f"{stats['train_seconds']:.0f} s")]
+    lines = ["| result | value |", "| --- | --- |"] + [f"| {name} | {value} |" for name, value in rows]
+    return "\n".join(lines)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    stats = run(flags.FLAGS)
+    print(format_results_table(stats))
+
+
+def run_main():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run_main()
