@@ -1,0 +1,10 @@
+"""The Estimator-style training loop: TF1's Estimator API on a TF2 custom loop with tf.distribute.
+
+``Estimator(model_fn, config=RunConfig(model_dir=...))``, then ``train`` / ``evaluate`` / ``predict`` /
+``export_saved_model``, or ``train_and_evaluate(estimator, TrainSpec(...), EvalSpec(...))``.
+"""
+
+from fmnist_tf.estimator.estimator import Estimator, EstimatorSpec, RunConfig
+from fmnist_tf.estimator.training import EvalSpec, TrainSpec, train_and_evaluate
+
+__all__ = ["Estimator", "EstimatorSpec", "EvalSpec", "RunConfig", "TrainSpec", "train_and_evaluate"]

@@ -1,0 +1,310 @@
+"""The Estimator: TF1's model_dir, global_step, train / evaluate / predict / export on a TF2 custom loop.
+
+``Estimator(model_fn, config=RunConfig(model_dir=...)).train(input_fn, max_steps=2000)``, then
+``.evaluate(eval_input_fn)`` -> ``{"accuracy", "loss", "global_step"}``.
+"""
+
+import dataclasses
+import functools
+import inspect
+import os
+import tempfile
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from fmnist_tf.estimator import loops
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Where and how often the Estimator saves, summarizes and logs; TF1's names and defaults."""
+    model_dir: str | None = None
+    save_checkpoints_steps: int = 1000
+    keep_checkpoint_max: int = 5
+    save_summary_steps: int = 100
+    log_step_count_steps: int = 100
+    steps_per_loop: int = 100  # training steps run inside one compiled call
+    train_distribute: tf.distribute.Strategy | None = None  # None: tf.distribute.get_strategy()
+    tf_random_seed: int | None = None
+
+    def __post_init__(self):
+        for name in ("save_checkpoints_steps", "keep_checkpoint_max", "save_summary_steps",
+                     "log_step_count_steps", "steps_per_loop"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"RunConfig.{name} must be > 0, given: {getattr(self, name)}")
+
+
+@dataclasses.dataclass
+class EstimatorSpec:
+    """What ``model_fn(params)`` returns; it is called inside the strategy's scope."""
+    model: keras.Model  # takes the features, returns logits
+    optimizer: keras.optimizers.Optimizer
+
+
+class Estimator:
+    """Trains, evaluates, predicts and exports one model, keeping its state in ``model_dir``."""
+
+    def __init__(self, model_fn, model_dir=None, config=None, params=None):
+        config = config or RunConfig()
+        model_dir = model_dir or config.model_dir
+        if model_dir is None:
+            model_dir = tempfile.mkdtemp(prefix="fmnist_tf_")
+            logging.warning("Using temporary folder as model directory: %s", model_dir)
+        self.config = dataclasses.replace(config, model_dir=model_dir)
+        self.model_dir = model_dir
+        self.params = params
+        self._strategy = config.train_distribute or tf.distribute.get_strategy()
+        if config.tf_random_seed is not None:
+            keras.utils.set_random_seed(config.tf_random_seed)
+        with self._strategy.scope():
+            spec = model_fn(params)
+            self._global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        self.model = spec.model
+        self._optimizer = spec.optimizer
+        self._checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self._optimizer,
+                                               global_step=self._global_step)
+        self._checkpoint_manager = tf.train.CheckpointManager(
+            self._checkpoint, model_dir, max_to_keep=config.keep_checkpoint_max,
+            checkpoint_name="model.ckpt", step_counter=self._global_step)
+        self._summary_writers = {}
+        self._features_spec = None
+        self._ready = False
+        if self.model.built:
+            self._build_and_restore()
+        elif self._checkpoint_manager.latest_checkpoint:
+            # The model's variables appear with its first input; the step is known before that.
+            tf.train.Checkpoint(global_step=self._global_step).read(
+                self._checkpoint_manager.latest_checkpoint).expect_partial()
+
+    @property
+    def global_step(self):
+        return int(self._global_step.numpy())
+
+    def latest_checkpoint(self):
+        """The newest checkpoint's path prefix in model_dir (``.../model.ckpt-2000``), or None."""
+        return tf.train.latest_checkpoint(self.model_dir)
+
+    def train(self, input_fn, steps=None, max_steps=None):
+        """Trains ``steps`` more steps, or up to global step ``max_steps``, or (neither) to the input's end."""
+        if steps is not None and max_steps is not None:
+            raise ValueError("Can not provide both steps and max_steps.")
+        for name, value in (("steps", steps), ("max_steps", max_steps)):
+            if value is not None and value <= 0:
+                raise ValueError(f"Must specify {name} > 0, given: {value}")
+        step = self.global_step
+        if max_steps is not None and step >= max_steps:
+            logging.info("Skipping training since max_steps has already saved.")
+            return self
+        last_step = step + steps if steps is not None else max_steps
+        iterator = iter(self._distribute(input_fn))
+        writer = self._summary_writer(self.model_dir)
+        loss = None
+        while last_step is None or step < last_step:
+            num_steps = self._steps_in_next_call(step, last_step)
+            started = time.perf_counter()
+            steps_run, loss_sum, examples = self._train_loop(iterator, tf.constant(num_steps, tf.int64))
+            seconds = time.perf_counter() - started
+            previous_step, step, steps_run = step, self.global_step, int(steps_run)
+            if steps_run:
+                loss = float(loss_sum) / steps_run
+                self._report_training(writer, previous_step, step, loss, steps_run / seconds,
+                                      int(examples) / seconds)
+                if step % self.config.save_checkpoints_steps == 0:
+                    self._save_checkpoint()
+            if steps_run < num_steps:
+                logging.info("The input ended at global step %d.", step)
+                break
+        self._save_checkpoint()
+        writer.flush()
+        logging.info("Loss for final step: %s.", loss)
+        return self
+
+    def evaluate(self, input_fn, steps=None, name=None):
+        """Evaluates on the whole input (or ``steps`` batches): ``{"accuracy", "loss", "global_step"}``.
+
+        Also writes the metrics as summaries to ``model_dir/eval`` (``eval_<name>`` when named).
+        """
+        if steps is not None and steps <= 0:
+            raise ValueError(f"Must specify steps > 0, given: {steps}")
+        iterator = iter(self._distribute(input_fn))
+        max_batches = np.iinfo(np.int64).max if steps is None else steps
+        _, loss_sum, correct, examples = self._evaluate_loop(iterator, tf.constant(max_batches, tf.int64))
+        if int(examples) == 0:
+            raise ValueError("The evaluation input_fn gave no examples.")
+        metrics = {"accuracy": int(correct) / int(examples), "loss": float(loss_sum) / int(examples),
+                   "global_step": self.global_step}
+        logging.info("Saving dict for global step %d: %s", metrics["global_step"],
+                     ", ".join(f"{key} = {value}" for key, value in sorted(metrics.items())))
+        eval_dir = os.path.join(self.model_dir, "eval" if name is None else f"eval_{name}")
+        writer = self._summary_writer(eval_dir)
+        _write_scalars(writer, metrics["global_step"],
+                                {"loss": metrics["loss"], "accuracy": metrics["accuracy"]})
+        writer.flush()
+        return metrics
+
+    def predict(self, input_fn):
+        """Yields ``{"classes": int, "probabilities": array, "logits": array}`` for each example, in order."""
+        iterator = iter(self._distribute(input_fn))
+        while True:
+            try:
+                batch = self._predict_batch(iterator)
+            except tf.errors.OutOfRangeError:
+                return
+            batch = {key: value.numpy() for key, value in batch.items()}
+            for index, class_id in enumerate(batch["classes"]):
+                yield {"classes": int(class_id), "probabilities": batch["probabilities"][index],
+                       "logits": batch["logits"][index]}
+
+    def export_saved_model(self, export_dir_base):
+        """Writes a SavedModel with a ``serving_default`` signature to ``<base>/<timestamp>``; returns it.
+
+        The signature takes the model's input and returns ``classes``, ``probabilities`` and ``logits``.
+        """
+        serving_module = tf.Module()
+        serving_module.model = self.model
+
+        @tf.function(input_signature=[self._serving_input_spec()])
+        def serve(features):
+            return loops.predictions_from_logits(self.model(features, training=False))
+
+        os.makedirs(export_dir_base, exist_ok=True)
+        timestamp = int(time.time())
+        while os.path.exists(os.path.join(export_dir_base, str(timestamp))):
+            timestamp += 1
+        export_dir = os.path.join(export_dir_base, str(timestamp))
+        # Written under a temporary name and renamed, so no reader ever sees half an export.
+        temporary_dir = tempfile.mkdtemp(prefix=f"temp-{timestamp}-", dir=export_dir_base)
+        tf.saved_model.save(serving_module, temporary_dir, signatures={"serving_default": serve})
+        os.replace(temporary_dir, export_dir)
+        logging.info("SavedModel written to: %s", export_dir)
+        return export_dir
+
+    def _distribute(self, input_fn):
+        """The strategy's distributed dataset from ``input_fn()`` or ``input_fn(input_context)``.
+
+        Builds the model (and restores model_dir) from the first dataset's element spec if needed.
+        """
+        element_specs = []
+
+        def dataset_fn(*input_context):
+            dataset = input_fn(*input_context)
+            element_specs.append(dataset.element_spec)
+            return dataset
+
+        if _takes_input_context(input_fn):
+            distributed = self._strategy.distribute_datasets_from_function(dataset_fn)
+        else:
+            distributed = self._strategy.experimental_distribute_dataset(dataset_fn())
+        self._features_spec = loops.split_features_and_labels(element_specs[0])[0]
+        self._build_and_restore()
+        return distributed
+
+    def _build_and_restore(self):
+        """Creates every variable (model, optimizer slots), then restores the latest checkpoint exactly.
+
+        Keras 3 creates optimizer slots lazily; a restore before they exist would silently drop them.
+        """
+        if self._ready:
+            return
+        with self._strategy.scope():
+            if not self.model.built:
+                self.model(tf.nest.map_structure(_zeros_for_spec, self._features_spec))
+            if not self._optimizer.built:
+                self._optimizer.build(self.model.trainable_variables)
+        latest = self._checkpoint_manager.latest_checkpoint
+        if latest:
+            self._checkpoint.restore(latest).assert_consumed()
+            logging.info("Restored parameters from %s", latest)
+        self._ready = True
+
+    def _steps_in_next_call(self, step, last_step):
+        """Up to steps_per_loop, stopping at the next checkpoint step and at ``last_step``."""
+        every = self.config.save_checkpoints_steps
+        limit = min(self.config.steps_per_loop, (step // every + 1) * every - step)
+        return limit if last_step is None else min(limit, last_step - step)
+
+    def _report_training(self, writer, previous_step, step, loss, steps_per_second, examples_per_second):
+        """Logs and summarizes at the loop calls that cross a log or summary step, like TF1's hooks.
+
+        The loss is the mean over the last compiled call's steps, the rates are that call's.
+        """
+        if _crossed_multiple(previous_step, step, self.config.log_step_count_steps):
+            logging.info("loss = %s, step = %d", loss, step)
+            logging.info("global_step/sec: %g", steps_per_second)
+        if _crossed_multiple(previous_step, step, self.config.save_summary_steps):
+            values = {"loss": loss, "global_step/sec": steps_per_second,
+                      "examples/sec": examples_per_second}
+            learning_rate = _current_learning_rate(self._optimizer)
+            if learning_rate is not None:
+                values["learning_rate"] = learning_rate
+            _write_scalars(writer, step, values)
+
+    def _save_checkpoint(self):
+        step = self.global_step
+        latest = self._checkpoint_manager.latest_checkpoint
+        if latest is None or not latest.endswith(f"-{step}"):
+            path = self._checkpoint_manager.save(checkpoint_number=step)
+            logging.info("Saving checkpoints for %d into %s.", step, path)
+
+    def _serving_input_spec(self):
+        if self.model.inputs:
+            if len(self.model.inputs) != 1:
+                raise ValueError("export_saved_model serves models with one input; "
+                                 f"{self.model.name} has {len(self.model.inputs)}")
+            model_input = self.model.inputs[0]
+            return tf.TensorSpec(model_input.shape, model_input.dtype, name=model_input.name)
+        if self._features_spec is None:
+            raise ValueError(f"{self.model.name} has no declared inputs and has seen no data: "
+                             "train, evaluate or predict before export_saved_model")
+        return tf.TensorSpec([None, *self._features_spec.shape[1:]], self._features_spec.dtype)
+
+    def _summary_writer(self, directory):
+        if directory not in self._summary_writers:
+            self._summary_writers[directory] = tf.summary.create_file_writer(directory)
+        return self._summary_writers[directory]
+
+    # Each compiled loop is made once per Estimator, so later calls reuse its trace.
+    @functools.cached_property
+    def _train_loop(self):
+        return loops.make_train_loop(self.model, self._optimizer, self._strategy, self._global_step)
+
+    @functools.cached_property
+    def _evaluate_loop(self):
+        return loops.make_evaluate_loop(self.model, self._strategy)
+
+    @functools.cached_property
+    def _predict_batch(self):
+        return loops.make_predict_batch(self.model, self._strategy)
+
+
+def _takes_input_context(input_fn):
+    """TF1's rule, by arity: an ``input_fn`` with one required parameter receives the InputContext."""
+    required = [parameter for parameter in inspect.signature(input_fn).parameters.values()
+                if parameter.default is inspect.Parameter.empty
+                and parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)]
+    return len(required) == 1
+
+
+def _zeros_for_spec(spec):
+    return tf.zeros([1 if size is None else size for size in spec.shape], spec.dtype)
+
+
+def _write_scalars(writer, step, values):
+    with writer.as_default(step=step):
+        for tag, value in values.items():
+            tf.summary.scalar(tag, value)
+
+
+def _crossed_multiple(previous_step, step, every):
+    """True when a multiple of ``every`` lies in ``(previous_step, step]``: one call runs many steps."""
+    return step // every > previous_step // every
+
+
+def _current_learning_rate(optimizer):
+    """The learning rate now (a schedule is evaluated at the optimizer's iterations); None if none."""
+    learning_rate = getattr(optimizer, "learning_rate", None)
+    return None if learning_rate is None else float(tf.convert_to_tensor(learning_rate))

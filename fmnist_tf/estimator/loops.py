@@ -1,0 +1,121 @@
+"""The compiled loops the Estimator runs: many training steps per call, an evaluation pass, a predict batch.
+
+``make_train_loop(model, optimizer, strategy, global_step)(iterator, num_steps)``; each maker returns
+one ``tf.function``, traced once per input signature, that runs ``strategy.run`` on every replica.
+"""
+
+import tensorflow as tf
+
+_SUM = tf.distribute.ReduceOp.SUM
+
+
+def split_features_and_labels(element):
+    """A ``(features, labels)`` pair is returned as is; anything else is features without labels."""
+    if isinstance(element, tuple) and len(element) == 2:
+        return element
+    return element, None
+
+
+def per_example_loss(labels, logits):
+    """TF1's sparse softmax cross-entropy from logits, one value per example, in float32."""
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.cast(labels, tf.int32), logits=tf.cast(logits, tf.float32))
+
+
+def predictions_from_logits(logits):
+    """The Estimator's prediction dict: ``classes``, ``probabilities`` and ``logits`` per example."""
+    logits = tf.cast(logits, tf.float32)
+    return {"classes": tf.argmax(logits, axis=-1), "probabilities": tf.nn.softmax(logits),
+            "logits": logits}
+
+
+def _sum_over_batches(strategy, iterator, max_batches, replica_fn, total_dtypes, after_each_batch):
+    """Runs ``replica_fn(features, labels)`` on up to ``max_batches`` batches and sums its outputs.
+
+    Returns ``(batches_run, totals)``; fewer batches than asked means the input has ended. Uses
+    ``get_next_as_optional`` so the end of the input stops the loop instead of raising mid-graph.
+    """
+    batches_run = tf.constant(0, tf.int64)
+    totals = tuple(tf.zeros([], dtype) for dtype in total_dtypes)
+    for _ in tf.range(max_batches):
+        element = iterator.get_next_as_optional()
+        if not element.has_value():
+            break
+        replica_outputs = strategy.run(replica_fn, args=split_features_and_labels(element.get_value()))
+        totals = tuple(total + strategy.reduce(_SUM, output, axis=None)
+                       for total, output in zip(totals, replica_outputs))
+        after_each_batch()
+        batches_run += 1
+    return batches_run, totals
+
+
+def make_train_loop(model, optimizer, strategy, global_step):
+    """Returns ``train_loop(iterator, num_steps) -> (steps_run, loss_sum, examples)``.
+
+    Each step averages the loss over the global batch, adds the model's regularization losses,
+    applies the gradients and increments ``global_step``.
+    """
+
+    def train_step(features, labels):
+        # The global batch is summed across replicas rather than computed from the per-replica
+        # shape, so a partial last batch (split unevenly by the strategy) is averaged exactly.
+        examples = tf.shape(labels)[0]
+        global_batch_size = tf.distribute.get_replica_context().all_reduce(_SUM, examples)
+        with tf.GradientTape() as tape:
+            logits = model(features, training=True)
+            loss = tf.nn.compute_average_loss(per_example_loss(labels, logits),
+                                              global_batch_size=global_batch_size)
+            if model.losses:
+                loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss, tf.cast(examples, tf.int64)
+
+    @tf.function
+    def train_loop(iterator, num_steps):
+        steps_run, (loss_sum, examples) = _sum_over_batches(
+            strategy, iterator, num_steps, train_step, (tf.float32, tf.int64),
+            after_each_batch=lambda: global_step.assign_add(1))
+        return steps_run, loss_sum, examples
+
+    return train_loop
+
+
+def make_evaluate_loop(model, strategy):
+    """Returns ``evaluate_loop(iterator, max_batches) -> (batches, loss_sum, correct, examples)``.
+
+    Sums, not per-batch means, so a partial last batch weighs exactly its number of examples.
+    """
+
+    def evaluate_step(features, labels):
+        logits = model(features, training=False)
+        correct = tf.equal(tf.argmax(logits, axis=-1), tf.cast(labels, tf.int64))
+        return (tf.reduce_sum(tf.cast(per_example_loss(labels, logits), tf.float64)),
+                tf.reduce_sum(tf.cast(correct, tf.int64)),
+                tf.size(labels, out_type=tf.int64))
+
+    @tf.function
+    def evaluate_loop(iterator, max_batches):
+        batches, (loss_sum, correct, examples) = _sum_over_batches(
+            strategy, iterator, max_batches, evaluate_step, (tf.float64, tf.int64, tf.int64),
+            after_each_batch=tf.no_op)
+        return batches, loss_sum, correct, examples
+
+    return evaluate_loop
+
+
+def make_predict_batch(model, strategy):
+    """Returns ``predict_batch(iterator) -> predictions`` for the next global batch, in input order.
+
+    Raises ``tf.errors.OutOfRangeError`` when the input has ended.
+    """
+
+    def predict_step(features):
+        return predictions_from_logits(model(features, training=False))
+
+    @tf.function
+    def predict_batch(iterator):
+        features, _ = split_features_and_labels(next(iterator))
+        return strategy.gather(strategy.run(predict_step, args=(features,)), axis=0)
+
+    return predict_batch

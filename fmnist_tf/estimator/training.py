@@ -1,0 +1,48 @@
+"""TF1's ``train_and_evaluate``: train to ``max_steps``, evaluating every ``every_n_steps`` and at the end.
+
+``train_and_evaluate(estimator, TrainSpec(train_input_fn, max_steps=2000), EvalSpec(eval_input_fn))``.
+"""
+
+import dataclasses
+from collections.abc import Callable
+
+
+@dataclasses.dataclass
+class TrainSpec:
+    input_fn: Callable
+    max_steps: int
+
+
+@dataclasses.dataclass
+class EvalSpec:
+    input_fn: Callable
+    steps: int | None = None  # batches per evaluation; None: the whole input
+    every_n_steps: int = 1000
+    name: str | None = None
+
+
+def train_and_evaluate(estimator, train_spec, eval_spec):
+    """Alternates ``train(max_steps=next evaluation step)`` and ``evaluate``.
+
+    Returns ``(final metrics, every evaluation's metrics in order)``; a model_dir already at
+    ``max_steps`` is evaluated once. Training stops early if its input ends.
+    """
+    if eval_spec.every_n_steps <= 0:
+        raise ValueError(f"Must specify every_n_steps > 0, given: {eval_spec.every_n_steps}")
+    evaluations = []
+    step = estimator.global_step
+    while step < train_spec.max_steps:
+        next_evaluation = min((step // eval_spec.every_n_steps + 1) * eval_spec.every_n_steps,
+                              train_spec.max_steps)
+        estimator.train(train_spec.input_fn, max_steps=next_evaluation)
+        previous_step, step = step, estimator.global_step
+        if step == previous_step:
+            break
+        evaluations.append(estimator.evaluate(eval_spec.input_fn, steps=eval_spec.steps,
+                                              name=eval_spec.name))
+        if step < next_evaluation:
+            break
+    if not evaluations or evaluations[-1]["global_step"] != step:
+        evaluations.append(estimator.evaluate(eval_spec.input_fn, steps=eval_spec.steps,
+                                              name=eval_spec.name))
+    return evaluations[-1], evaluations
