@@ -6,6 +6,7 @@ A front end calls the ``define_*_flags()`` groups it needs; library code never r
 from absl import flags
 
 from fmnist_tf import estimator
+from fmnist_tf.data.catalog import DATASETS
 
 _DATA_SOURCES = ["idx", "csv", "memory"]
 _OPTIMIZERS = ["sgd", "momentum", "adam", "adamw", "rmsprop"]
@@ -14,9 +15,19 @@ _STRATEGIES = ["default", "one_device", "mirrored"]
 _MODEL_DIR_SWITCHES = ("resume", "overwrite")
 
 
-def define_data_flags(validation_size=5000):
-    flags.DEFINE_enum("dataset", "fashion_mnist", ["fashion_mnist", "mnist"], "Which dataset to read.")
+def define_dataset_location_flags():
+    flags.DEFINE_enum("dataset", "fashion_mnist", sorted(DATASETS), "Which dataset.")
     flags.DEFINE_string("data_dir", "data/fashion", "Folder holding the four IDX .gz files (fetched if absent).")
+
+
+def define_fetch_flags():
+    """The flags of ``python -m fmnist_tf.data.fetch``."""
+    define_dataset_location_flags()
+    flags.DEFINE_string("base_url", None, "Download from this mirror instead of the official URLs.")
+
+
+def define_data_flags(validation_size=5000):
+    define_dataset_location_flags()
     flags.DEFINE_enum("data_source", "memory", _DATA_SOURCES,
                       "How to read the files: streaming IDX .gz, streaming CSV, or decoded into memory.")
     flags.DEFINE_integer("validation_size", validation_size,

@@ -1,0 +1,14 @@
+"""Shared fixtures: a tiny seeded IDX dataset on disk."""
+
+import pytest
+
+from idx_files import write_tiny_idx_dir
+
+
+@pytest.fixture
+def tiny_idx_dir(tmp_path):
+    """A folder with the four ``.gz`` files of a tiny dataset: 60 train and 20 test images, all 10 classes.
+
+    Each 28x28 image has a bright band of rows that depends on its label, so a model can learn them.
+    """
+    return write_tiny_idx_dir(tmp_path / "tiny_idx")
