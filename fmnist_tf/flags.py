@@ -5,14 +5,14 @@ A front end calls the ``define_*_flags()`` groups it needs; library code never r
 
 from absl import flags
 
-from fmnist_tf import estimator
+from fmnist_tf import distribute, estimator
 from fmnist_tf.data.catalog import DATASETS
 
 _DATA_SOURCES = ["idx", "csv", "memory"]
 _OPTIMIZERS = ["sgd", "momentum", "adam", "adamw", "rmsprop"]
-_STRATEGIES = ["default", "one_device", "mirrored"]
-# How to treat an existing model_dir, not what the run is: flags.txt leaves them out.
-_MODEL_DIR_SWITCHES = ("resume", "overwrite")
+# How to treat an existing model_dir, and where this launch's processes are, not what the run is:
+# flags.txt leaves them out, so a cluster restarted on other ports continues its model_dir.
+_NOT_RECORDED = ("resume", "overwrite", "worker_hosts", "task_index", "collective_timeout")
 
 
 def define_dataset_location_flags():
@@ -74,9 +74,18 @@ def define_classic_benchmark_flags():
 
 
 def define_distribution_flags():
-    flags.DEFINE_enum("distribution_strategy", "default", _STRATEGIES,
-                      "tf.distribute strategy: the default one, one device, or mirrored over local devices.")
-    flags.DEFINE_integer("num_gpus", 0, "GPUs to use with one_device or mirrored (0: the CPU).", lower_bound=0)
+    flags.DEFINE_enum("distribution_strategy", "default", distribute.STRATEGIES,
+                      "tf.distribute strategy: the default one, one device, mirrored over local devices, "
+                      "or multi_worker_mirrored over the machines of --worker_hosts or TF_CONFIG.")
+    flags.DEFINE_integer("num_gpus", 0, "GPUs to use (per worker with multi_worker_mirrored; 0: the CPU).",
+                         lower_bound=0)
+    flags.DEFINE_list("worker_hosts", [], "multi_worker_mirrored: host:port of every worker, the same list "
+                      "on each, the chief first (default: the cluster of TF_CONFIG).")
+    flags.DEFINE_integer("task_index", None, "multi_worker_mirrored: this worker's position in --worker_hosts.",
+                         lower_bound=0)
+    flags.DEFINE_integer("collective_timeout", 300, "multi_worker_mirrored: seconds a worker waits for the "
+                         "others in one collective op before it fails (a peer died) and exits non-zero.",
+                         lower_bound=1)
 
 
 def define_train_flags():
@@ -92,7 +101,16 @@ def define_train_flags():
 def run_flag_values(flag_values=flags.FLAGS):
     """``{name: value}`` of the flags that describe a run, in definition order: what flags.txt records."""
     return {flag.name: flag.value for flag in flag_values.get_flags_for_module(__name__)
-            if flag.name not in _MODEL_DIR_SWITCHES}
+            if flag.name not in _NOT_RECORDED}
+
+
+def get_strategy(flag_values):
+    """The ``tf.distribute.Strategy`` the distribution flags name; call it before any other TF op."""
+    cluster = None
+    if flag_values.distribution_strategy == "multi_worker_mirrored":
+        cluster = distribute.make_cluster_resolver(flag_values.worker_hosts, flag_values.task_index)
+    return distribute.get_strategy(flag_values.distribution_strategy, flag_values.num_gpus, cluster=cluster,
+                                   collective_timeout=flag_values.collective_timeout)
 
 
 def run_config(flag_values, strategy=None):

@@ -8,7 +8,7 @@ import time
 
 from absl import app, flags, logging
 
-from fmnist_tf import data, distribute, estimator
+from fmnist_tf import data, estimator
 from fmnist_tf import flags as fmnist_flags
 from fmnist_tf.model_dir import prepare_model_dir
 from fmnist_tf.model_fn import make_model_fn
@@ -22,11 +22,12 @@ def run(flags_obj, datasets_override=None, strategy_override=None):
     ``datasets_override`` maps "train", "validation" or "test" to batched datasets, replacing the
     files; ``strategy_override`` replaces the strategy the flags name.
     """
-    strategy = strategy_override or distribute.get_strategy(flags_obj.distribution_strategy,
-                                                            flags_obj.num_gpus)
-    state = prepare_model_dir(flags_obj.model_dir, fmnist_flags.run_flag_values(flags_obj),
-                              resume=flags_obj.resume, overwrite=flags_obj.overwrite)
-    logging.info("model_dir %s: %s", flags_obj.model_dir, state)
+    # First: a multi-worker strategy can only be made before any other TensorFlow op has run.
+    strategy = strategy_override or fmnist_flags.get_strategy(flags_obj)
+    if strategy.extended.should_checkpoint:  # the chief alone owns model_dir
+        state = prepare_model_dir(flags_obj.model_dir, fmnist_flags.run_flag_values(flags_obj),
+                                  resume=flags_obj.resume, overwrite=flags_obj.overwrite)
+        logging.info("model_dir %s: %s", flags_obj.model_dir, state)
     if datasets_override is None:
         data.fetch(flags_obj.dataset, flags_obj.data_dir)
         input_fns = data.make_input_fns(flags_obj.data_dir, flags_obj.batch_size,

@@ -1,7 +1,8 @@
 """The Estimator: TF1's model_dir, global_step, train / evaluate / predict / export on a TF2 custom loop.
 
 ``Estimator(model_fn, config=RunConfig(model_dir=...)).train(input_fn, max_steps=2000)``, then
-``.evaluate(eval_input_fn)`` -> ``{"accuracy", "loss", "global_step"}``.
+``.evaluate(eval_input_fn)`` -> ``{"accuracy", "loss", "global_step"}``. Under a multi-worker strategy
+every worker runs the same calls; only the chief writes into model_dir.
 """
 
 import dataclasses
@@ -46,7 +47,12 @@ class EstimatorSpec:
 
 
 class Estimator:
-    """Trains, evaluates, predicts and exports one model, keeping its state in ``model_dir``."""
+    """Trains, evaluates, predicts and exports one model, keeping its state in ``model_dir``.
+
+    With several workers, ``model_dir`` is the chief's, on storage every worker reads (they all
+    restore its latest checkpoint); the others write their share of each save into temporary
+    folders that they delete, and their summaries nowhere.
+    """
 
     def __init__(self, model_fn, model_dir=None, config=None, params=None):
         config = config or RunConfig()
@@ -67,9 +73,7 @@ class Estimator:
         self._optimizer = spec.optimizer
         self._checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self._optimizer,
                                                global_step=self._global_step)
-        self._checkpoint_manager = tf.train.CheckpointManager(
-            self._checkpoint, model_dir, max_to_keep=config.keep_checkpoint_max,
-            checkpoint_name="model.ckpt", step_counter=self._global_step)
+        self._checkpoint_manager = self._make_checkpoint_manager(model_dir, config.keep_checkpoint_max)
         self._summary_writers = {}
         self._features_spec = None
         self._ready = False
@@ -79,6 +83,8 @@ class Estimator:
             # The model's variables appear with its first input; the step is known before that.
             tf.train.Checkpoint(global_step=self._global_step).read(
                 self._checkpoint_manager.latest_checkpoint).expect_partial()
+        # Every worker decides alike whether to save (saving can be collective), not from its own files.
+        self._saved_step = self.global_step if self._checkpoint_manager.latest_checkpoint else None
 
     @property
     def global_step(self):
@@ -162,6 +168,8 @@ class Estimator:
     def export_saved_model(self, export_dir_base):
         """Writes a SavedModel with a ``serving_default`` signature to ``<base>/<timestamp>``; returns it.
 
+        A non-chief worker writes none and returns None.
+
         The signature takes the model's input and returns ``classes``, ``probabilities`` and ``logits``.
         """
         serving_module = tf.Module()
@@ -171,6 +179,12 @@ class Estimator:
         def serve(features):
             return loops.predictions_from_logits(self.model(features, training=False))
 
+        signatures = {"serving_default": serve}
+        if not self._strategy.extended.should_checkpoint:
+            # A non-chief worker takes part in the save, as in checkpoints, and keeps nothing.
+            with tempfile.TemporaryDirectory(prefix="fmnist_tf_worker_export_") as scratch:
+                tf.saved_model.save(serving_module, scratch, signatures=signatures)
+            return None
         os.makedirs(export_dir_base, exist_ok=True)
         timestamp = int(time.time())
         while os.path.exists(os.path.join(export_dir_base, str(timestamp))):
@@ -178,7 +192,7 @@ class Estimator:
         export_dir = os.path.join(export_dir_base, str(timestamp))
         # Written under a temporary name and renamed, so no reader ever sees half an export.
         temporary_dir = tempfile.mkdtemp(prefix=f"temp-{timestamp}-", dir=export_dir_base)
-        tf.saved_model.save(serving_module, temporary_dir, signatures={"serving_default": serve})
+        tf.saved_model.save(serving_module, temporary_dir, signatures=signatures)
         os.replace(temporary_dir, export_dir)
         logging.info("SavedModel written to: %s", export_dir)
         return export_dir
@@ -243,12 +257,23 @@ class Estimator:
                 values["learning_rate"] = learning_rate
             _write_scalars(writer, step, values)
 
+    def _make_checkpoint_manager(self, directory, max_to_keep):
+        return tf.train.CheckpointManager(self._checkpoint, directory, max_to_keep=max_to_keep,
+                                          checkpoint_name="model.ckpt", step_counter=self._global_step)
+
     def _save_checkpoint(self):
         step = self.global_step
-        latest = self._checkpoint_manager.latest_checkpoint
-        if latest is None or not latest.endswith(f"-{step}"):
+        if step == self._saved_step:
+            return
+        if self._strategy.extended.should_checkpoint:
             path = self._checkpoint_manager.save(checkpoint_number=step)
             logging.info("Saving checkpoints for %d into %s.", step, path)
+        else:
+            # Saving can be collective (reading on-read-synchronized variables), so every worker saves;
+            # a non-chief one into a folder of its own, deleted at once.
+            with tempfile.TemporaryDirectory(prefix="fmnist_tf_worker_checkpoint_") as scratch:
+                self._make_checkpoint_manager(scratch, max_to_keep=1).save(checkpoint_number=step)
+        self._saved_step = step
 
     def _serving_input_spec(self):
         if self.model.inputs:
@@ -264,7 +289,9 @@ class Estimator:
 
     def _summary_writer(self, directory):
         if directory not in self._summary_writers:
-            self._summary_writers[directory] = tf.summary.create_file_writer(directory)
+            self._summary_writers[directory] = (tf.summary.create_file_writer(directory)
+                                                if self._strategy.extended.should_save_summary
+                                                else tf.summary.create_noop_writer())
         return self._summary_writers[directory]
 
     # Each compiled loop is made once per Estimator, so later calls reuse its trace.
