@@ -5,7 +5,7 @@ A front end calls the ``define_*_flags()`` groups it needs; library code never r
 
 from absl import flags
 
-from fmnist_tf import distribute, estimator
+from fmnist_tf import distribute, estimator, exporting
 from fmnist_tf.data.catalog import DATASETS
 
 _DATA_SOURCES = ["idx", "csv", "memory"]
@@ -96,6 +96,32 @@ def define_train_flags():
     define_run_config_flags()
     define_schedule_flags()
     define_distribution_flags()
+
+
+def define_export_flags():
+    """All the flags of ``python -m fmnist_tf.export``; the model and its data come from model_dir/flags.txt."""
+    flags.DEFINE_string("model_dir", None, "A trained model_dir: its flags.txt names the model, its checkpoint "
+                        "holds the weights.")
+    flags.DEFINE_string("export_dir", None, "Folder the artifacts and manifest.json are written into.")
+    flags.DEFINE_list("formats", list(exporting.FORMATS),
+                      f"Artifacts to write, some of: {', '.join(exporting.FORMATS)}.")
+    flags.DEFINE_string("data_dir", None, "Folder of the IDX .gz files for calibration and the report card "
+                        "(default: the --data_dir of flags.txt).")
+    flags.DEFINE_integer("calibration_size", 1000, "Training images the INT8 quantizer calibrates on.",
+                         lower_bound=1)
+    flags.DEFINE_integer("calibration_seed", 0, "Seed of the calibration sample.")
+    flags.DEFINE_enum("int8_output_type", "uint8", sorted(exporting.OUTPUT_TYPES),
+                      "Output type of the INT8 models (their logits).")
+    flags.DEFINE_bool("report_card", True, "Evaluate every TFLite artifact on the test set and time it.")
+    flags.DEFINE_string("report_dir", "benchmark/results", "Where the report card's JSON and Markdown go.")
+    flags.DEFINE_string("report_name", "edge_report", "File name, without suffix, of the report card.")
+    flags.DEFINE_integer("latency_runs", 300, "Timed runs per model and thread count.", lower_bound=10)
+    flags.DEFINE_float("max_accuracy_drop", 0.5, "Fail when an INT8 model's test top-1 accuracy is more than "
+                       "this many points below the Keras model's.", lower_bound=0)
+    flags.register_validator("model_dir", bool, message="--model_dir is required")
+    flags.register_validator("export_dir", bool, message="--export_dir is required")
+    flags.register_validator("formats", lambda names: bool(names) and set(names) <= set(exporting.FORMATS),
+                             message=f"--formats takes some of: {', '.join(exporting.FORMATS)}")
 
 
 def run_flag_values(flag_values=flags.FLAGS):

@@ -1,0 +1,150 @@
+"""A TFLite classifier on the device: bytes read and verified, checked against its manifest, its input checked.
+
+``model = load_edge_model("model_int8.tflite")``; ``model.probabilities(pixels)`` takes uint8 [N, 28, 28]
+pixels (the item light on dark) and returns float32 [N, classes].
+"""
+
+import os
+import sys
+
+import numpy as np
+
+from fmnist_tf.edge import manifest as manifest_checks
+from fmnist_tf.edge.class_names import FASHION_MNIST_CLASS_NAMES
+from fmnist_tf.edge.errors import InterpreterMissingError, ManifestError, ModelFileError, ModelInputError
+
+IMAGE_SHAPE = (28, 28, 1)
+# A TFLite flatbuffer carries its file identifier at bytes 4-7.
+FLATBUFFER_IDENTIFIER = b"TFL3"
+IDENTIFIER_OFFSET = 4
+INPUT_DTYPES = ("uint8", "int8", "float32")
+
+
+def interpreter_class():
+    """ai-edge-litert's Interpreter, else tflite-runtime's: the one with wheels for 32-bit Raspberry Pi OS."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+        return Interpreter
+    except ImportError as litert_error:
+        try:
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError:
+            raise InterpreterMissingError(
+                "no TFLite interpreter is installed: `pip install ai-edge-litert` (what `pip install "
+                "fmnist_tf[pi]` brings, 64-bit OS) or, where it has no wheel (32-bit Raspberry Pi OS), "
+                "`pip install tflite-runtime`") from litert_error
+        print(f"note: ai-edge-litert cannot be imported ({litert_error}); using tflite_runtime instead",
+              file=sys.stderr)
+        return Interpreter
+
+
+def read_model_bytes(path):
+    """The file's bytes, checked to carry the TFLite identifier: the interpreter gets bytes, never a path."""
+    with open(path, "rb") as stream:
+        model_bytes = stream.read()
+    identifier = model_bytes[IDENTIFIER_OFFSET:IDENTIFIER_OFFSET + len(FLATBUFFER_IDENTIFIER)]
+    if identifier != FLATBUFFER_IDENTIFIER:
+        raise ModelFileError(f"{path}: bytes {IDENTIFIER_OFFSET}-{IDENTIFIER_OFFSET + 3} are {identifier!r} "
+                             f"({len(model_bytes)}-byte file); expected {FLATBUFFER_IDENTIFIER!r}, the identifier "
+                             "of a TFLite flatbuffer (is this a .tflite file?)")
+    return model_bytes
+
+
+def describe_tensor(detail):
+    scale, zero_point = detail["quantization"]
+    return {"dtype": np.dtype(detail["dtype"]).name,
+            "shape_signature": [int(size) for size in detail["shape_signature"]],
+            "scale": float(scale), "zero_point": int(zero_point)}
+
+
+def check_model_tensors(path, interpreter):
+    """One input of [batch, 28, 28, 1] of a type we can feed, one output of [batch, classes]."""
+    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise ModelInputError(f"{path}: {len(inputs)} input(s) and {len(outputs)} output(s); expected 1 image "
+                              "input and 1 output of class scores")
+    model_input, model_output = describe_tensor(inputs[0]), describe_tensor(outputs[0])
+    shape = model_input["shape_signature"]
+    if len(shape) != 4 or shape[0] not in (-1, 1) or tuple(shape[1:]) != IMAGE_SHAPE:
+        raise ModelInputError(f"{path}: input shape is {shape}; expected [1, {', '.join(map(str, IMAGE_SHAPE))}] "
+                              "(a batch of 28x28 grayscale images; -1 for a batch of any size)")
+    if model_input["dtype"] not in INPUT_DTYPES:
+        raise ModelInputError(f"{path}: input type is {model_input['dtype']}; expected one of {INPUT_DTYPES}")
+    if len(model_output["shape_signature"]) != 2:
+        raise ModelInputError(f"{path}: output shape is {model_output['shape_signature']}; expected [batch, classes]")
+    return model_input, model_output
+
+
+class EdgeModel:
+    """A verified interpreter, with the quantization of its input and output and the class names."""
+
+    def __init__(self, path, interpreter, class_names):
+        self.path = path
+        self.class_names = tuple(class_names)
+        self._interpreter = interpreter
+        self._input = interpreter.get_input_details()[0]
+        self._output = interpreter.get_output_details()[0]
+
+    @property
+    def input_dtype(self):
+        return np.dtype(self._input["dtype"]).name
+
+    def _model_input(self, pixels):
+        """uint8 [28, 28] pixels 0-255 as the input tensor takes them, quantized if it is quantized."""
+        if pixels.shape != IMAGE_SHAPE[:2] or pixels.dtype != np.uint8:
+            raise ValueError(f"pixels are {pixels.dtype} {list(pixels.shape)}; expected uint8 {list(IMAGE_SHAPE[:2])}")
+        dtype = np.dtype(self._input["dtype"])
+        values = pixels.reshape(1, *IMAGE_SHAPE)
+        if dtype.kind == "f":
+            return values.astype(dtype)
+        scale, zero_point = self._input["quantization"]
+        if scale:
+            values = np.round(values.astype(np.float32) / scale) + zero_point
+        limits = np.iinfo(dtype)
+        return np.clip(values, limits.min, limits.max).astype(dtype)
+
+    def logits_of_one(self, pixels):
+        """float32 [classes] of one uint8 [28, 28] image: quantize, invoke, dequantize."""
+        self._interpreter.set_tensor(self._input["index"], self._model_input(pixels))
+        self._interpreter.invoke()
+        values = self._interpreter.get_tensor(self._output["index"])[0]
+        scale, zero_point = self._output["quantization"]
+        if scale:
+            return (values.astype(np.float32) - zero_point) * scale
+        return values.astype(np.float32)
+
+    def probabilities(self, pixels):
+        """float32 [N, classes] softmax probabilities of uint8 [N, 28, 28] images, one invoke each."""
+        logits = np.stack([self.logits_of_one(image) for image in pixels]) if len(pixels) else np.zeros(
+            (0, len(self.class_names)), np.float32)
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def load_edge_model(path, manifest_path="beside", num_threads=None):
+    """Reads, verifies and checks the model at ``path``; ``manifest_path`` is a path, "beside" (the model's
+    folder, if one is there) or None (no check)."""
+    model_bytes = read_model_bytes(path)
+    if manifest_path == "beside":
+        manifest_path = manifest_checks.manifest_beside(path)
+    entry, class_names = None, FASHION_MNIST_CLASS_NAMES
+    if manifest_path is not None:
+        manifest = manifest_checks.read_manifest(manifest_path)
+        entry = manifest_checks.find_artifact(manifest, manifest_path, path)
+        manifest_checks.check_digest(entry, model_bytes, path, manifest_path)
+        class_names = manifest["class_names"]
+    try:
+        # model_content: the bytes pass the flatbuffer verifier; model_path would skip it.
+        interpreter = interpreter_class()(model_content=model_bytes, num_threads=num_threads)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as error:
+        raise ModelFileError(f"{path}: the TFLite interpreter refuses this {len(model_bytes)}-byte model "
+                             f"(truncated or corrupt?): {error}") from None
+    model_input, model_output = check_model_tensors(path, interpreter)
+    if entry is not None:
+        manifest_checks.check_tensors(entry, model_input, model_output, path, manifest_path)
+    num_classes = model_output["shape_signature"][-1]
+    if num_classes != len(class_names):
+        raise ManifestError(f"{path}: the output has {num_classes} classes; expected {len(class_names)} "
+                            f"({'the manifest' if entry else 'Fashion-MNIST'} names {len(class_names)})")
+    return EdgeModel(os.fspath(path), interpreter, class_names)

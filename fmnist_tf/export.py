@@ -1,0 +1,65 @@
+"""Exports a trained model_dir for serving and for the edge, with a report card of every TFLite model.
+
+``python -m fmnist_tf.export --model_dir=runs/convnet --export_dir=export``; ``run(flags_obj)`` does the
+work and returns the stats, so tests drive it in-process.
+"""
+
+import shlex
+import sys
+
+from absl import app, flags, logging
+
+from fmnist_tf import exporting
+from fmnist_tf import flags as fmnist_flags
+from fmnist_tf.data import get_dataset_spec, load_numpy
+
+fmnist_flags.define_export_flags()
+
+
+def run(flags_obj, command=None):
+    """Writes the artifacts, the report card (then checks the INT8 accuracy drop), and manifest.json last.
+
+    An export that fails the accuracy check keeps its report card but gets no manifest.
+    """
+    trained = exporting.load_trained_model(flags_obj.model_dir)
+    data_dir = flags_obj.data_dir or trained.training_flags.get("data_dir")
+    class_names = get_dataset_spec(trained.training_flags.get("dataset", "fashion_mnist")).class_names
+    artifacts = exporting.export_artifacts(
+        trained, flags_obj.export_dir, flags_obj.formats, data_dir=data_dir,
+        calibration_size=flags_obj.calibration_size, calibration_seed=flags_obj.calibration_seed,
+        int8_output_type=flags_obj.int8_output_type)
+    stats = {"export_dir": flags_obj.export_dir, "global_step": trained.global_step,
+             "artifacts": {artifact.format: artifact.path for artifact in artifacts}}
+    if flags_obj.report_card and any(artifact.tflite_bytes for artifact in artifacts):
+        test_images, test_labels = load_numpy(data_dir, "test")
+        report = exporting.make_report_card(trained.model, artifacts, test_images[..., None], test_labels,
+                                            class_names, latency_runs=flags_obj.latency_runs, command=command)
+        stats["report_card"] = exporting.write_report_card(report, flags_obj.report_dir, flags_obj.report_name)
+        stats["report"] = report
+        exporting.check_int8_accuracy_drop(report, flags_obj.max_accuracy_drop)
+    stats["manifest"] = exporting.write_manifest(flags_obj.export_dir, artifacts, trained, class_names)
+    return stats
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    command = shlex.join(["python", "-m", "fmnist_tf.export", *sys.argv[1:]])
+    try:
+        stats = run(flags.FLAGS, command=command)
+    except exporting.AccuracyDropError as error:
+        sys.exit(f"export failed: {error}")
+    for export_format, path in stats["artifacts"].items():
+        print(f"{export_format}: {path}")
+    print(f"manifest: {stats['manifest']}")
+    if "report_card" in stats:
+        print(f"report card: {', '.join(stats['report_card'])}")
+        logging.info("INT8 figures: %s", stats["report"]["int8_figures"])
+
+
+def run_main():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run_main()

@@ -1,0 +1,61 @@
+"""Rebuilds a trained model from its model_dir: the model flags.txt names, restored from the latest checkpoint.
+
+``trained = load_trained_model("runs/convnet")``; ``trained.model`` is the Keras model, ``trained.training_flags``
+what flags.txt records.
+"""
+
+import dataclasses
+import os
+
+import tensorflow as tf
+
+from fmnist_tf.estimator import Estimator
+from fmnist_tf.exporting.errors import ModelDirError
+from fmnist_tf.model_dir import FLAGS_FILE, parse_flags
+from fmnist_tf.model_fn import make_model_fn
+
+# What it takes to rebuild the model and its optimizer, whose slots the checkpoint holds too.
+_REQUIRED_FLAGS = ("model", "optimizer", "learning_rate")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainedModel:
+    model_dir: str
+    estimator: Estimator
+    training_flags: dict  # {name: text}, as flags.txt records them
+
+    @property
+    def model(self):
+        return self.estimator.model
+
+    @property
+    def global_step(self):
+        return self.estimator.global_step
+
+
+def read_training_flags(model_dir):
+    """``{name: text}`` from ``model_dir/flags.txt``, checked to name the model and its optimizer."""
+    path = os.path.join(model_dir, FLAGS_FILE)
+    if not os.path.isfile(path):
+        raise ModelDirError(f"{path} does not exist; expected the model_dir of a `python -m fmnist_tf.train` run")
+    with open(path, encoding="utf-8") as handle:
+        training_flags = parse_flags(handle.read())
+    missing = [name for name in _REQUIRED_FLAGS if name not in training_flags]
+    if missing:
+        raise ModelDirError(f"{path} lacks {', '.join('--' + name for name in missing)}; "
+                            f"expected every one of {', '.join('--' + name for name in _REQUIRED_FLAGS)}")
+    return training_flags
+
+
+def load_trained_model(model_dir):
+    """The model of ``model_dir`` with the weights of its latest checkpoint."""
+    training_flags = read_training_flags(model_dir)
+    if tf.train.latest_checkpoint(model_dir) is None:
+        raise ModelDirError(f"{model_dir} holds no checkpoint; train first (python -m fmnist_tf.train "
+                            f"--flagfile={os.path.join(model_dir, FLAGS_FILE)})")
+    classifier = Estimator(make_model_fn(training_flags["model"], training_flags["optimizer"],
+                                         float(training_flags["learning_rate"])), model_dir=model_dir)
+    if not classifier.model.built:
+        raise ModelDirError(f"model {training_flags['model']!r} declares no input, so its checkpoint cannot be "
+                            "restored without data; expected a builder that starts with keras.Input")
+    return TrainedModel(model_dir, classifier, training_flags)
