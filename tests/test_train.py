@@ -1,0 +1,78 @@
+"""The train CLI, driven as a user drives it: flagfiles, overrides, bad flags, a reused model_dir."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = REPO / "data" / "fashion"
+needs_real_data = pytest.mark.skipif(
+    not (DATA_DIR / "t10k-images-idx3-ubyte.gz").exists(), reason="run `make data` first")
+
+
+def train(*args, timeout=600):
+    """Runs ``python -m fmnist_tf.train`` from the repository root, as the README shows."""
+    return subprocess.run([sys.executable, "-m", "fmnist_tf.train", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def table_value(stdout, row):
+    match = re.search(rf"^\| {re.escape(row)} \| ([^|]+) \|$", stdout, re.MULTILINE)
+    assert match, f"no '{row}' row in:\n{stdout}"
+    return match.group(1).strip()
+
+
+@pytest.mark.parametrize("bad_flag, message", [
+    ("--no_such_flag=1", "Unknown command line flag 'no_such_flag'"),
+    ("--batch_size=0", "--batch_size"),
+    ("--learning_rate=-0.1", "--learning_rate must be > 0"),
+    ("--optimizer=adagrad_typo", "--optimizer"),
+])
+def test_invalid_flags_fail_at_once_with_absl_message(tmp_path, bad_flag, message):
+    result = train("--flagfile=fmnist_tf/configs/convnet_smoke.cfg", f"--model_dir={tmp_path}/m", bad_flag)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.real_data
+@needs_real_data
+def test_smoke_flagfile_trains_overrides_apply_and_reuse_is_guarded(tmp_path):
+    model_dir = tmp_path / "smoke"
+    result = train("--flagfile=fmnist_tf/configs/convnet_smoke.cfg", f"--model_dir={model_dir}",
+                   "--train_steps=6", "--validation_size=500")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert table_value(result.stdout, "global step") == "6"
+    assert 0.0 <= float(table_value(result.stdout, "test accuracy")) <= 1.0
+    flags_txt = (model_dir / "flags.txt").read_text()
+    assert "--train_steps=6\n" in flags_txt and "--optimizer=adam\n" in flags_txt
+    assert (model_dir / "checkpoint").exists()
+
+    # The same flags again: the Estimator is already at step 6 and trains nothing.
+    again = train(f"--flagfile={model_dir}/flags.txt", f"--model_dir={model_dir}")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert table_value(again.stdout, "steps this run") == "0"
+
+    refused = train(f"--flagfile={model_dir}/flags.txt", "--train_steps=8")
+    assert refused.returncode != 0
+    assert "--train_steps: 6 -> 8" in refused.stderr
+
+    resumed = train(f"--flagfile={model_dir}/flags.txt", "--train_steps=8", "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert table_value(resumed.stdout, "global step") == "8"
+    assert table_value(resumed.stdout, "steps this run") == "2"
+
+
+@pytest.mark.real_data
+@needs_real_data
+def test_convnet_beats_85_percent_after_a_short_real_run(tmp_path):
+    result = train("--flagfile=fmnist_tf/configs/convnet.cfg", f"--model_dir={tmp_path}/m",
+                   "--batch_size=128", "--train_steps=400", "--steps_per_eval=400",
+                   "--save_checkpoints_steps=400", "--validation_size=0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert float(table_value(result.stdout, "test accuracy")) > 0.85
+    assert os.path.exists(tmp_path / "m" / "model.ckpt-400.index")
