@@ -206,7 +206,8 @@ def test_summaries_written_for_train_and_eval(tmp_path):
 
 
 def test_train_and_evaluate_log_like_tf1(tmp_path, caplog):
-    caplog.set_level(logging.INFO)
+    # On the absl logger itself: parsing absl flags elsewhere in the session sets its level from --verbosity.
+    caplog.set_level(logging.INFO, logger="absl")
     runner = make_estimator(tmp_path, log_step_count_steps=4, steps_per_loop=2)
     runner.train(TRAIN_INPUT_FN, steps=4).evaluate(EVAL_INPUT_FN)
     messages = [record.getMessage() for record in caplog.records]
