@@ -3,10 +3,22 @@
 A dict is the registry; each builder takes raw uint8 pixels and knows nothing of training.
 """
 
+import functools
+
+from fmnist_tf.models import resnet, small
 from fmnist_tf.models.convnet import convnet
 
 MODELS = {
     "convnet": convnet,
+    "lenet5": small.lenet5,
+    "small_cnn": small.small_cnn,
+    "resnet18": functools.partial(resnet.resnet, 18),
+    "resnet34": functools.partial(resnet.resnet, 34),
+    "preact_resnet18": functools.partial(resnet.resnet, 18, preactivation=True),
+    "preact_resnet34": functools.partial(resnet.resnet, 34, preactivation=True),
+    "wrn16_4": functools.partial(resnet.wide_resnet, 16, 4),
+    "wrn28_10": functools.partial(resnet.wide_resnet, 28, 10),
+    "wrn40_4": functools.partial(resnet.wide_resnet, 40, 4),
 }
 
 
