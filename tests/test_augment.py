@@ -64,7 +64,8 @@ def test_each_image_augmentation_runs_on_grayscale_uint8_batches(run, options):
 
 
 @BOTH_WAYS
-@pytest.mark.parametrize("options", [AugmentOptions(mixup=0.4), AugmentOptions(cutmix=1.0)], ids=["mixup", "cutmix"])
+@pytest.mark.parametrize("options", [AugmentOptions(mixup=0.4), AugmentOptions(cutmix=1.0)],
+                         ids=["mixup", "cutmix"])
 def test_mixing_turns_labels_into_rows_that_sum_to_one(run, options):
     images, labels = run(options)
     assert images.dtype == np.uint8
@@ -75,6 +76,7 @@ def test_mixing_turns_labels_into_rows_that_sum_to_one(run, options):
 
 def test_the_same_seed_gives_the_same_batch_and_another_seed_another():
     options = AugmentOptions(crop_padding=2, horizontal_flip=True, rotation=0.05)
-    first, second, other = run_eagerly(options, seed=5)[0], run_eagerly(options, seed=5)[0], run_eagerly(options, seed=6)[0]
+    first, second = run_eagerly(options, seed=5)[0], run_eagerly(options, seed=5)[0]
+    other = run_eagerly(options, seed=6)[0]
     np.testing.assert_array_equal(first, second)
     assert not np.array_equal(first, other)
