@@ -1,8 +1,10 @@
-"""Training throughput of the Estimator loop against plain ``keras.Model.fit``, measured in one run.
+"""Throughput of the convnet in one run: training, inference by export format, and the input pipelines.
 
-``python benchmark/throughput.py``: the same convnet, batch, optimizer and in-memory data for both;
-each repeat times one call that trains a fixed number of steps, after a warm-up call; medians and their ratio go to
-``benchmark/results/throughput.md`` with the machine's description.
+``python benchmark/throughput.py [--sections=training,inference,pipeline]``: training images/second of
+the Estimator loop against plain ``keras.Model.fit``; inference images/second of the Keras model, its
+SavedModel and its TFLite float32 and INT8 models on the 10,000 test images; tf.data images/second of
+one training epoch from the .gz files, from CSV and from memory. Each method is repeated, alternating
+with the others of its section; medians and ratios go to ``benchmark/results/throughput.md``.
 """
 
 import json
@@ -17,15 +19,22 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from fmnist_tf import data, estimator, models
+from fmnist_tf import data, estimator, exporting, models
+from fmnist_tf.exporting.litert import tflite_logits
 from fmnist_tf.model_fn import make_model_fn
+
+SECTIONS = ("training", "inference", "pipeline")
 
 flags.DEFINE_string("data_dir", "data/fashion", "Folder with the Fashion-MNIST .gz files.")
 flags.DEFINE_integer("batch_size", 400, "Global batch size.")
 flags.DEFINE_integer("steps", 100, "Timed training steps per repeat.")
 flags.DEFINE_integer("warmup_steps", 10, "Untimed steps first (tracing, compilation).")
 flags.DEFINE_integer("repeats", 9, "Repeats of each method, alternating.")
+flags.DEFINE_list("sections", list(SECTIONS), f"Which measurements to run, some of: {', '.join(SECTIONS)}.")
+flags.DEFINE_integer("inference_batch_size", 500, "Images per call in the inference section.")
 flags.DEFINE_string("output", "benchmark/results/throughput.md", "Markdown report.")
+flags.register_validator("sections", lambda names: bool(names) and set(names) <= set(SECTIONS),
+                         message=f"--sections takes some of: {', '.join(SECTIONS)}")
 FLAGS = flags.FLAGS
 
 
@@ -63,6 +72,79 @@ def time_model_fit(dataset, steps, warmup_steps, batch_size):
     return steps * batch_size / (time.perf_counter() - started)
 
 
+def timed(methods, num_images):
+    """Each zero-argument method turned into one returning the images/second of a call of it."""
+
+    def rate_of(method):
+        def rate():
+            started = time.perf_counter()
+            method()
+            return num_images / (time.perf_counter() - started)
+        return rate
+
+    return {name: rate_of(method) for name, method in methods.items()}
+
+
+def inference_methods(images, batch_size, calibration):
+    """Zero-argument callables classifying all ``images``, one per format, each warmed up once."""
+    keras.utils.set_random_seed(0)
+    model = models.build("convnet")
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(batch_size)
+    scratch = tempfile.mkdtemp(prefix="fmnist_tf_throughput_")
+    keras_path = os.path.join(scratch, "model.keras")
+    model.save(keras_path)
+    loaded = keras.saving.load_model(keras_path)
+    loaded.export(os.path.join(scratch, "saved_model"), verbose=False)
+    saved_model = tf.saved_model.load(os.path.join(scratch, "saved_model"))
+    tflite = {name: exporting.convert_to_tflite(model, name, calibration_images=calibration)
+              for name in ("float32", "int8")}
+    methods = {
+        "Keras model (.keras), model.predict": lambda: loaded.predict(dataset, verbose=0),
+        "SavedModel (tf.saved_model.load, serve)": lambda: [saved_model.serve(batch) for batch in dataset],
+        "TFLite float32 (LiteRT, XNNPACK)": lambda: tflite_logits(tflite["float32"], images, batch_size),
+        "TFLite INT8 (LiteRT, XNNPACK)": lambda: tflite_logits(tflite["int8"], images, batch_size),
+    }
+    for method in methods.values():
+        method()
+    return methods
+
+
+def pipeline_methods(data_dir, batch_size):
+    """Zero-argument callables reading one shuffled training epoch from each source."""
+    csv_dir = tempfile.mkdtemp(prefix="fmnist_tf_throughput_csv_")
+    for split in ("train", "test"):
+        data.write_csv(*data.load_numpy(data_dir, split), os.path.join(csv_dir, f"fashion-mnist_{split}.csv"))
+
+    def read_epoch(source, folder):
+        dataset = data.make_dataset(folder, "train", batch_size=batch_size, source=source, shuffle=True, seed=0)
+        return lambda: sum(1 for _ in dataset)
+
+    return {"memory (decoded .gz files)": read_epoch("memory", data_dir),
+            "IDX .gz streaming": read_epoch("idx", data_dir),
+            "CSV streaming": read_epoch("csv", csv_dir)}
+
+
+def measure(rates, repeats):
+    """{name: [images/s per repeat]} of zero-argument callables returning images/s, taking turns."""
+    samples = {name: [] for name in rates}
+    for repeat in range(repeats):
+        for name, rate in rates.items():
+            samples[name].append(rate())
+            print(f"repeat {repeat + 1}: {name}: {samples[name][-1]:.0f} images/s", flush=True)
+    return samples
+
+
+def table(title, description, samples, baseline):
+    """A Markdown section: median images/s, ratio to ``baseline``'s median, and every repeat."""
+    medians = {name: statistics.median(rates) for name, rates in samples.items()}
+    lines = [f"## {title}", "", description, "",
+             f"| method | median images/s | ratio to {baseline} | all repeats |", "| --- | ---: | ---: | --- |"]
+    for name, rates in samples.items():
+        lines.append(f"| {name} | {medians[name]:.0f} | {medians[name] / medians[baseline]:.2f} | "
+                     f"{', '.join(f'{rate:.0f}' for rate in rates)} |")
+    return lines + [""], medians
+
+
 def describe_machine():
     cpu = platform.processor() or platform.machine()
     try:
@@ -74,48 +156,65 @@ def describe_machine():
             f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
 
 
+def training_section(data_dir):
+    dataset = make_training_dataset(data_dir, FLAGS.batch_size)
+    num_images = FLAGS.steps * FLAGS.batch_size
+    samples = measure({
+        "Estimator loop (fmnist_tf)": lambda: time_estimator(dataset, FLAGS.steps, FLAGS.warmup_steps,
+                                                             FLAGS.batch_size),
+        "keras Model.fit": lambda: time_model_fit(dataset, FLAGS.steps, FLAGS.warmup_steps, FLAGS.batch_size),
+    }, FLAGS.repeats)
+    description = (
+        f"Convnet (3,274,634 parameters), Adam, batch {FLAGS.batch_size}, in-memory data; {FLAGS.steps} timed "
+        f"steps ({num_images:,} images) after {FLAGS.warmup_steps} warm-up steps. Each figure is one whole call, "
+        "as a user waits for it: `Estimator.train(steps=...)` (with the checkpoint it saves at the end) against "
+        "`model.fit(epochs=1, steps_per_epoch=...)`, each on a fresh model after its warm-up call.")
+    return table("Training", description, samples, "keras Model.fit")
+
+
+def inference_section(data_dir):
+    images = data.load_numpy(data_dir, "test")[0][..., np.newaxis]
+    calibration = exporting.calibration_images(data_dir, 200, seed=0)
+    methods = inference_methods(images, FLAGS.inference_batch_size, calibration)
+    samples = measure(timed(methods, len(images)), FLAGS.repeats)
+    description = (f"The convnet classifying the {len(images):,} test images, {FLAGS.inference_batch_size} per "
+                   "call, in each export format (TFLite through `tflite_logits`, with the interpreter's default "
+                   "threads).")
+    return table("Inference", description, samples, "Keras model (.keras), model.predict")
+
+
+def pipeline_section(data_dir):
+    methods = pipeline_methods(data_dir, FLAGS.batch_size)
+    samples = measure(timed(methods, data.num_examples(data_dir, "train")), FLAGS.repeats)
+    description = (f"One shuffled training epoch of `fmnist_tf.data.make_dataset` (batch {FLAGS.batch_size}), "
+                   "iterated without a model: what each `--data_source` can feed.")
+    return table("Input pipeline", description, samples, "memory (decoded .gz files)")
+
+
 def main(argv):
     del argv
-    # Other processes on the machine slow both methods alike (they alternate), but the report says so.
+    # Other processes slow every method of a section alike (they take turns), but the report says so.
     load_at_start = os.getloadavg()[0]
-    dataset = make_training_dataset(FLAGS.data_dir, FLAGS.batch_size)
-    methods = {"Estimator loop (fmnist_tf)": time_estimator, "keras Model.fit": time_model_fit}
-    samples = {name: [] for name in methods}
-    for repeat in range(FLAGS.repeats):
-        for name, timer in methods.items():
-            rate = timer(dataset, FLAGS.steps, FLAGS.warmup_steps, FLAGS.batch_size)
-            samples[name].append(rate)
-            print(f"repeat {repeat + 1}: {name}: {rate:.0f} images/s", flush=True)
-    medians = {name: statistics.median(rates) for name, rates in samples.items()}
-    baseline = medians["keras Model.fit"]
+    builders = {"training": training_section, "inference": inference_section, "pipeline": pipeline_section}
     command = ("python benchmark/throughput.py "
-               f"--batch_size={FLAGS.batch_size} --steps={FLAGS.steps} --repeats={FLAGS.repeats}")
-    lines = [
-        "# Training throughput: Estimator loop vs keras Model.fit",
-        "",
-        f"Command: `{command}`  ",
-        f"Machine: {describe_machine()}; 1-minute load average at the start: {load_at_start:.1f}  ",
-        f"Model: convnet (3,274,634 parameters), Adam, batch {FLAGS.batch_size}, in-memory data; "
-        f"{FLAGS.steps} timed steps after {FLAGS.warmup_steps} warm-up steps, {FLAGS.repeats} repeats.",
-        "",
-        "Each figure is one whole call, as a user waits for it: `Estimator.train(steps=...)` (with the "
-        "checkpoint it saves at the end) against `model.fit(epochs=1, steps_per_epoch=...)`, each on a "
-        "fresh model after its warm-up call; the methods alternate so that other load touches both.",
-        "",
-        "| training loop | median images/s | ratio to Model.fit | all repeats |",
-        "| --- | ---: | ---: | --- |",
-    ]
-    for name, rates in samples.items():
-        lines.append(f"| {name} | {medians[name]:.0f} | {medians[name] / baseline:.2f} | "
-                     f"{', '.join(f'{rate:.0f}' for rate in rates)} |")
-    report = "\n".join(lines) + "\n"
+               f"--sections={','.join(FLAGS.sections)} --batch_size={FLAGS.batch_size} --steps={FLAGS.steps} "
+               f"--repeats={FLAGS.repeats}")
+    lines = ["# Throughput of the convnet", "", f"Command: `{command}`  ",
+             f"Machine: {describe_machine()}; 1-minute load average at the start: {load_at_start:.1f}  ",
+             f"{FLAGS.repeats} repeats of each method, taking turns within its section; medians.", ""]
+    all_medians = {}
+    for section in FLAGS.sections:
+        section_lines, medians = builders[section](FLAGS.data_dir)
+        lines += section_lines
+        all_medians[section] = {name: round(value, 1) for name, value in medians.items()}
+    report = "\n".join(lines)
     print(report)
     os.makedirs(os.path.dirname(FLAGS.output) or ".", exist_ok=True)
     temporary = FLAGS.output + ".tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
         handle.write(report)
     os.replace(temporary, FLAGS.output)
-    print(json.dumps({name: round(value, 1) for name, value in medians.items()}))
+    print(json.dumps(all_medians))
 
 
 if __name__ == "__main__":
