@@ -80,3 +80,15 @@ def test_the_same_seed_gives_the_same_batch_and_another_seed_another():
     other = run_eagerly(options, seed=6)[0]
     np.testing.assert_array_equal(first, second)
     assert not np.array_equal(first, other)
+
+
+def test_input_fns_augment_the_training_batches_only(tiny_idx_dir):
+    from fmnist_tf.data import make_input_fns
+
+    augment = make_batch_augmenter(AugmentOptions(mixup=0.4), num_classes=10, seed=1)
+    input_fns = make_input_fns(str(tiny_idx_dir), batch_size=10, validation_size=10, seed=1, augment=augment)
+    train_images, train_labels = next(iter(input_fns["train"]()))
+    assert train_images.dtype == tf.uint8 and tuple(train_labels.shape) == (10, 10)
+    for split in ("validation", "test"):
+        _, labels = next(iter(input_fns[split]()))
+        assert labels.dtype == tf.int32 and labels.shape.rank == 1
