@@ -6,7 +6,7 @@ DATA_DIR := data/fashion
 DEBIAN_DATA := /usr/share/datasets/fashion-mnist
 RUN_DIR := runs/convnet
 
-.PHONY: run test venv data debian-data bench clean
+.PHONY: run test venv data debian-data chromium bench clean
 
 venv: $(VENV)/.installed
 
@@ -23,13 +23,20 @@ debian-data:
 	  || echo "apt-get could not install dataset-fashion-mnist; the files will be downloaded"; \
 	fi
 
+# Debian's chromium lets the TensorBoard test open the dashboards headless; without it that test is skipped.
+chromium:
+	@if ! command -v chromium >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && apt-get install -y -qq chromium) \
+	  || echo "apt-get could not install chromium; the TensorBoard browser test will be skipped"; \
+	fi
+
 data: venv debian-data
 	$(PY) -m fmnist_tf.data.fetch --dataset=fashion_mnist --data_dir=$(DATA_DIR)
 
 run: data
 	$(PY) -m fmnist_tf.train --flagfile=fmnist_tf/configs/convnet.cfg --model_dir=$(RUN_DIR)
 
-test: data
+test: data chromium
 	$(PY) -m pytest
 
 bench: data

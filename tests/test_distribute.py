@@ -214,7 +214,7 @@ def test_two_workers_share_each_epoch_train_resume_and_fail_fast(tiny_idx_and_cs
     # The chief's files only: one events file per launch, no worker's temporary folder.
     names = os.listdir(model_dir)
     assert sorted(name for name in names if not name.startswith(("model.ckpt-", "events.out.tfevents."))) == [
-        "checkpoint", "eval_test", "eval_validation", "flags.txt"]
+        "checkpoint", "eval_test", "eval_validation", "flags.txt", "projector", "projector_config.pbtxt"]
     assert len([name for name in names if name.startswith("events.out.tfevents.")]) == 2
     assert worker_leftovers(workers.scratch("second1")) == []  # (the killed first1 could clean nothing)
     print(f"the chief exited {seconds_to_exit:.1f} s after its peer was killed")

@@ -196,7 +196,7 @@ def test_summaries_written_for_train_and_eval(tmp_path):
     runner.evaluate(EVAL_INPUT_FN, name="test")
 
     train = read_scalars(tmp_path)
-    assert set(train) == {"loss", "learning_rate", "global_step/sec", "examples/sec"}
+    assert set(train) == {"loss", "accuracy", "learning_rate", "global_step/sec", "examples/sec"}
     assert sorted(train["loss"]) == [2, 4]
     assert train["learning_rate"] == pytest.approx({2: 0.1 * 0.5 ** 2, 4: 0.1 * 0.5 ** 4})
     assert all(value > 0 for value in train["examples/sec"].values())

@@ -14,7 +14,7 @@ from fmnist_tf.data import csv, idx
 from fmnist_tf.data.catalog import IMAGE_HEIGHT, IMAGE_WIDTH
 
 DATASET_SPLITS = ("train", "validation", "test")
-SOURCES = ("idx", "csv", "memory")
+SOURCES = ("idx", "csv", "memory", "tfds")
 # The "train" and "validation" datasets come from separate calls: without a seed they must still
 # agree on the split, or they would overlap.
 DEFAULT_SPLIT_SEED = 0
@@ -103,9 +103,15 @@ def _indices_of_split(labels, split, validation_size, seed):
 
 
 def _open_streaming_source(source, data_dir, file_split):
-    """A validated IDX pair or CSV file: its labels, and ``batches()`` to stream its examples."""
+    """A validated IDX pair, CSV file or tfds split: its labels, and ``batches()`` to stream its examples."""
     if source == "idx":
         return validate_idx_files(*idx.split_file_paths(data_dir, file_split))
+    if source == "tfds":
+        # Imported here: tensorflow_datasets takes seconds to import, and only this source needs it.
+        from fmnist_tf.data.tfds import tfds_split
+
+        # The front end has verified the files (fetch); tfds prepares from them once, into its default folder.
+        return tfds_split(data_dir, file_split, verify=False)
     return csv.validate_csv(os.path.join(data_dir, csv.CSV_FILE_NAMES[file_split]))
 
 
@@ -134,7 +140,8 @@ def make_dataset(data_dir, split, *, batch_size, source="idx", shuffle=False, re
     """Batches (uint8 [B,28,28,1], int32 [B]) of "train", "validation" (held out of train) or "test".
 
     ``source``: "idx" streams the .gz files, "csv" streams ``data_dir``/fashion-mnist_{train,test}.csv,
-    "memory" decodes the .gz files into memory first. All three yield the same examples in the same order.
+    "memory" decodes the .gz files into memory first, "tfds" reads ``tfds.load("fashion_mnist")`` prepared
+    from the .gz files (fmnist_tf.data.tfds). All four yield the same examples in the same order.
     Distributed over several workers, they share each epoch without overlap (a shuffle needs ``seed``).
     """
     if source not in SOURCES:

@@ -1,0 +1,142 @@
+"""The evaluation report: every file written and sane, for a model_dir checkpoint, a .keras and a .tflite file."""
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from exported_models import REPO, train_model_dir
+from fmnist_tf.data import FASHION_MNIST, load_numpy, make_dataset
+from fmnist_tf.reporting import ModelFileError, load_evaluated_model, write_report
+from fmnist_tf.reporting.misclassified import most_confident_errors
+from idx_files import write_tiny_idx_dir
+
+CLASS_NAMES = FASHION_MNIST.class_names
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EVERY_PNG = {"confusion_matrix.png", "confusion_matrix_normalized.png", "misclassified.png",
+             "training_curves.png", "tsne.png", "gradcam.png"}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A tiny dataset, and a convnet model_dir with checkpoints at steps 4 and 8 and the Estimator's evaluation.
+
+    The evaluation's summaries (model_dir/eval) are the event files the training curves are drawn from.
+    """
+    from fmnist_tf.estimator import Estimator
+    from fmnist_tf.model_fn import make_model_fn
+
+    root = tmp_path_factory.mktemp("evaluate")
+    data_dir = write_tiny_idx_dir(root / "data")
+    model_dir = train_model_dir(root / "model", data_dir, 4, batch_size=20)
+    train_model_dir(model_dir, data_dir, 4, batch_size=20)
+    classifier = Estimator(make_model_fn("convnet", "adam", 0.001), model_dir=str(model_dir))
+    evaluation = classifier.evaluate(lambda: make_dataset(data_dir, "test", batch_size=7))
+    return {"root": root, "data_dir": data_dir, "model_dir": str(model_dir), "evaluation": evaluation}
+
+
+def tiny_test_images(data_dir):
+    images, labels = load_numpy(data_dir, "test")
+    return images[..., None], labels
+
+
+def referenced_images(index_html):
+    return set(re.findall(r"<img src='([^']+)'", index_html))
+
+
+def evaluate_cli(*args):
+    return subprocess.run([sys.executable, "-m", "fmnist_tf.evaluate", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_model_dir_report_has_every_file_and_the_estimators_accuracy(tiny_run):
+    report_dir = tiny_run["root"] / "report"
+    result = evaluate_cli(f"--model_dir={tiny_run['model_dir']}", f"--report_dir={report_dir}", "--tsne_size=20",
+                          "--gradcam_per_class=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = {path.name for path in report_dir.iterdir()}
+    assert written == EVERY_PNG | {"metrics.json", "classification_report.txt", "index.html"}
+    for name in EVERY_PNG:
+        assert (report_dir / name).read_bytes()[:8] == PNG_SIGNATURE, name
+    metrics = json.loads((report_dir / "metrics.json").read_text())
+
+    expected = tiny_run["evaluation"]
+    assert metrics["accuracy"] == expected["accuracy"]
+    assert metrics["loss"] == pytest.approx(expected["loss"], rel=1e-4)
+    assert metrics["global_step"] == expected["global_step"] == 8
+    assert metrics["num_examples"] == 20
+    assert np.sum(metrics["confusion_matrix"]) == 20
+    assert np.trace(metrics["confusion_matrix"]) == round(20 * expected["accuracy"])
+    assert metrics["notes"] == []
+    assert referenced_images((report_dir / "index.html").read_text()) == EVERY_PNG
+    report_text = (report_dir / "classification_report.txt").read_text()
+    assert all(name in report_text for name in CLASS_NAMES)
+    assert f"accuracy {expected['accuracy']:.4f}" in result.stdout
+
+
+def test_checkpoint_flag_evaluates_that_checkpoint_not_the_latest(tiny_run):
+    images, _ = tiny_test_images(tiny_run["data_dir"])
+    earlier = load_evaluated_model(tiny_run["model_dir"], checkpoint=f"{tiny_run['model_dir']}/model.ckpt-4")
+    earlier_logits = earlier.logits(images)
+    latest = load_evaluated_model(tiny_run["model_dir"])
+    assert (earlier.global_step, latest.global_step) == (4, 8)
+    assert not np.allclose(earlier_logits, latest.logits(images))
+
+
+def test_keras_file_report_has_tsne_and_gradcam_and_says_it_has_no_curves(tiny_run, tmp_path):
+    images, labels = tiny_test_images(tiny_run["data_dir"])
+    trained = load_evaluated_model(tiny_run["model_dir"])
+    keras_path = tmp_path / "model.keras"
+    trained.keras_model.save(keras_path)
+    model = load_evaluated_model(str(keras_path))
+    report = write_report(model, images, labels, CLASS_NAMES, tmp_path / "report", tsne_size=12,
+                          gradcam_per_class=1)
+    assert report["kind"] == "keras"
+    assert report["accuracy"] == np.mean(np.argmax(trained.logits(images), axis=1) == labels)
+    assert report["files"]["tsne"] and report["files"]["gradcam"] and report["files"]["training_curves"] is None
+    assert report["notes"] == ["No training curves: a model file carries no event files."]
+    assert referenced_images((tmp_path / "report" / "index.html").read_text()) == EVERY_PNG - {"training_curves.png"}
+
+
+def test_tflite_file_report_matches_keras_and_explains_what_it_leaves_out(tiny_run, tmp_path):
+    from fmnist_tf.exporting import convert_to_tflite
+
+    images, labels = tiny_test_images(tiny_run["data_dir"])
+    trained = load_evaluated_model(tiny_run["model_dir"])
+    tflite_path = tmp_path / "model.tflite"
+    tflite_path.write_bytes(convert_to_tflite(trained.keras_model, "float32"))
+    report = write_report(load_evaluated_model(str(tflite_path)), images, labels, CLASS_NAMES,
+                          tmp_path / "report")
+    assert report["kind"] == "tflite"
+    assert report["accuracy"] == np.mean(np.argmax(trained.logits(images), axis=1) == labels)
+    assert report["files"]["tsne"] is None and report["files"]["gradcam"] is None
+    assert any(".tflite" in note and "Grad-CAM" in note for note in report["notes"])
+    index_html = (tmp_path / "report" / "index.html").read_text()
+    assert referenced_images(index_html) == {"confusion_matrix.png", "confusion_matrix_normalized.png",
+                                             "misclassified.png"}
+    assert "LiteRT" in index_html
+
+
+def test_a_file_of_another_kind_is_refused_by_name(tmp_path):
+    path = tmp_path / "model.h5"
+    path.write_bytes(b"not a model")
+    with pytest.raises(ModelFileError, match=r"model\.h5 is neither a model_dir nor a file ending in \.keras"):
+        load_evaluated_model(str(path))
+
+
+def test_most_confident_errors_come_first_and_correct_predictions_never():
+    labels = np.array([0, 1, 2, 0])
+    probabilities = np.array([[0.9, 0.1, 0.0],   # right
+                              [0.6, 0.4, 0.0],   # wrong, 0.6 sure
+                              [0.05, 0.95, 0.0],  # wrong, 0.95 sure
+                              [0.2, 0.8, 0.0]])  # wrong, 0.8 sure
+    assert most_confident_errors(labels, probabilities, 2).tolist() == [2, 3]
+
+
+def test_model_dir_and_model_file_together_are_refused(tmp_path):
+    result = evaluate_cli(f"--model_dir={tmp_path}", f"--model_file={tmp_path}/m.keras", f"--report_dir={tmp_path}/r")
+    assert result.returncode != 0
+    assert "give exactly one of --model_dir and --model_file" in result.stderr
