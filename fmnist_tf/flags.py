@@ -3,13 +3,14 @@
 A front end calls the ``define_*_flags()`` groups it needs; library code never reads flags.
 """
 
+import dataclasses
+
 from absl import flags
 
-from fmnist_tf import distribute, estimator, exporting
+from fmnist_tf import augment, distribute, estimator, exporting, optimizers, schedules
 from fmnist_tf.data.catalog import DATASETS
 
-_DATA_SOURCES = ["idx", "csv", "memory"]
-_OPTIMIZERS = ["sgd", "momentum", "adam", "adamw", "rmsprop"]
+_DATA_SOURCES = ["idx", "csv", "memory", "tfds"]
 # How to treat an existing model_dir, and where this launch's processes are, not what the run is:
 # flags.txt leaves them out, so a cluster restarted on other ports continues its model_dir.
 _NOT_RECORDED = ("resume", "overwrite", "worker_hosts", "task_index", "collective_timeout")
@@ -29,7 +30,8 @@ def define_fetch_flags():
 def define_data_flags(validation_size=5000):
     define_dataset_location_flags()
     flags.DEFINE_enum("data_source", "memory", _DATA_SOURCES,
-                      "How to read the files: streaming IDX .gz, streaming CSV, or decoded into memory.")
+                      "How to read the files: streaming IDX .gz, streaming CSV, decoded into memory, or "
+                      "tensorflow-datasets' fashion_mnist prepared from the .gz files.")
     flags.DEFINE_integer("validation_size", validation_size,
                          "Training examples held out, stratified and seeded, to evaluate on during training; "
                          "0 evaluates on the test split instead.", lower_bound=0)
@@ -41,10 +43,50 @@ def define_model_flags():
 
 
 def define_optimizer_flags(optimizer="adam", batch_size=400):
-    flags.DEFINE_enum("optimizer", optimizer, _OPTIMIZERS, "Optimizer.")
-    flags.DEFINE_float("learning_rate", 0.001, "Learning rate of the optimizer.")
+    flags.DEFINE_enum("optimizer", optimizer, optimizers.OPTIMIZERS, "Optimizer.")
+    flags.DEFINE_float("learning_rate", 0.001, "Learning rate of the optimizer (the peak, with a schedule).")
     flags.DEFINE_integer("batch_size", batch_size, "Global batch size.", lower_bound=1)
     flags.register_validator("learning_rate", lambda value: value > 0, message="--learning_rate must be > 0")
+
+
+def define_training_option_flags():
+    flags.DEFINE_enum("lr_schedule", "constant", schedules.SCHEDULES, "Learning rate over the --train_steps: "
+                      "constant, cosine decay to 0, or step (divided by 10 at 50% and 75%).")
+    flags.DEFINE_integer("warmup_steps", 0, "Steps of linear learning-rate warm-up from 0 first.", lower_bound=0)
+    flags.DEFINE_float("weight_decay", 0.0, "Decoupled weight decay per step, times the learning rate "
+                       "(0: none; adamw's own default when 0 and --optimizer=adamw).", lower_bound=0.0)
+    flags.DEFINE_float("clip_norm", 0.0, "Clip the gradients' global norm to this (0: no clipping).",
+                       lower_bound=0.0)
+    flags.DEFINE_float("ema_momentum", 0.0, "Keep an exponential moving average of the weights with this "
+                       "momentum, e.g. 0.999 (0: none).", lower_bound=0.0, upper_bound=0.99999)
+    flags.DEFINE_integer("gradient_accumulation_steps", 1, "Apply the mean gradient of this many batches.",
+                         lower_bound=1)
+    flags.DEFINE_enum("dtype", "float32", ["float32", "bfloat16", "float16"], "Compute dtype: float32, or "
+                      "mixed precision with float32 variables (bfloat16 for CPUs with AVX512-BF16/AMX, float16 "
+                      "for GPUs, with loss scaling).")
+    flags.DEFINE_integer("plateau_patience", 0, "Divide a constant learning rate by 10 after this many "
+                         "evaluations without a lower evaluation loss (0: never).", lower_bound=0)
+    flags.DEFINE_integer("early_stopping_patience", 0, "Stop training after this many evaluations without a "
+                         "lower evaluation loss (0: never).", lower_bound=0)
+    flags.DEFINE_bool("tta_flip", False, "Also report the test accuracy of predictions averaged with those of "
+                      "the mirrored images (test-time augmentation).")
+    flags.DEFINE_float("label_smoothing", 0.0, "Share of each one-hot label spread over all classes in the "
+                       "training loss.", lower_bound=0.0, upper_bound=0.5)
+
+
+def define_augment_flags():
+    flags.DEFINE_integer("crop_padding", 0, "Pad training images by this many pixels, then crop back at random.",
+                         lower_bound=0, upper_bound=14)
+    flags.DEFINE_bool("horizontal_flip", False, "Mirror half of the training images.")
+    flags.DEFINE_float("translation", 0.0, "Largest random shift, as a fraction of the image size.",
+                       lower_bound=0.0, upper_bound=0.5)
+    flags.DEFINE_float("rotation", 0.0, "Largest random rotation, as a fraction of a full turn.",
+                       lower_bound=0.0, upper_bound=0.5)
+    flags.DEFINE_float("random_erasing", 0.0, "Probability of erasing a random rectangle of an image.",
+                       lower_bound=0.0, upper_bound=1.0)
+    flags.DEFINE_bool("rand_augment", False, "RandAugment: 2 random operations per image at magnitude 0.5.")
+    flags.DEFINE_float("mixup", 0.0, "MixUp's alpha (0: off), e.g. 0.2.", lower_bound=0.0)
+    flags.DEFINE_float("cutmix", 0.0, "CutMix's alpha (0: off), e.g. 1.0.", lower_bound=0.0)
 
 
 def define_run_config_flags(model_dir=None):
@@ -54,6 +96,8 @@ def define_run_config_flags(model_dir=None):
     flags.DEFINE_integer("keep_checkpoint_max", 5, "How many recent checkpoints to keep.", lower_bound=1)
     flags.DEFINE_integer("save_summary_steps", 100, "Write training summaries every this many steps.",
                          lower_bound=1)
+    flags.DEFINE_bool("histogram_summaries", False, "Also write a histogram of every trainable weight at each "
+                      "summary step (bigger event files).")
     flags.register_validator("model_dir", bool, message="--model_dir is required")
 
 
@@ -65,6 +109,11 @@ def define_schedule_flags():
     flags.register_multi_flags_validator(
         ["resume", "overwrite"], lambda values: not (values["resume"] and values["overwrite"]),
         message="--resume and --overwrite exclude each other")
+
+
+def define_tensorboard_flags():
+    flags.DEFINE_integer("projector_examples", 1000, "Test images whose penultimate-layer features the "
+                         "Embedding Projector shows, written at the end of training; 0: none.", lower_bound=0)
 
 
 def define_classic_benchmark_flags():
@@ -93,9 +142,20 @@ def define_train_flags():
     define_data_flags()
     define_model_flags()
     define_optimizer_flags()
+    define_training_option_flags()
+    define_augment_flags()
     define_run_config_flags()
     define_schedule_flags()
     define_distribution_flags()
+    define_tensorboard_flags()
+    flags.register_multi_flags_validator(
+        ["plateau_patience", "lr_schedule", "warmup_steps"],
+        lambda values: not values["plateau_patience"] or (values["lr_schedule"] == "constant"
+                                                          and not values["warmup_steps"]),
+        message="--plateau_patience lowers a constant rate: it needs --lr_schedule=constant and no --warmup_steps")
+    flags.register_multi_flags_validator(
+        ["warmup_steps", "train_steps"], lambda values: values["warmup_steps"] < values["train_steps"],
+        message="--warmup_steps must be smaller than --train_steps")
 
 
 def define_export_flags():
@@ -124,10 +184,65 @@ def define_export_flags():
                              message=f"--formats takes some of: {', '.join(exporting.FORMATS)}")
 
 
+def define_evaluate_flags():
+    """All the flags of ``python -m fmnist_tf.evaluate``; a model_dir's data come from its flags.txt."""
+    flags.DEFINE_string("model_dir", None, "A trained model_dir: its flags.txt names the model and data; its "
+                        "event files give the training curves.")
+    flags.DEFINE_string("checkpoint", None, "A checkpoint prefix of --model_dir to evaluate (default: the latest).")
+    flags.DEFINE_string("model_file", None, "A .keras or .tflite file to evaluate instead of --model_dir.")
+    flags.DEFINE_string("report_dir", None, "Folder the report (index.html, PNGs, metrics.json) is written into.")
+    flags.DEFINE_enum("dataset", None, sorted(DATASETS), "Dataset of the class names (default: flags.txt's, "
+                      "else fashion_mnist).")
+    flags.DEFINE_string("data_dir", None, "Folder of the test IDX .gz files (default: flags.txt's, else data/fashion).")
+    flags.DEFINE_integer("batch_size", 500, "Test images per prediction call.", lower_bound=1)
+    flags.DEFINE_integer("tsne_size", 2000, "Test images drawn (seeded) for the t-SNE map; t-SNE's time grows "
+                         "faster than linearly with it.", lower_bound=5)
+    flags.DEFINE_integer("gradcam_per_class", 3, "Images per class shown with their Grad-CAM heat map.",
+                         lower_bound=1)
+    flags.DEFINE_integer("misclassified_count", 30, "Mistakes shown in the misclassified grid.", lower_bound=1)
+    flags.DEFINE_integer("seed", 0, "Seed of the t-SNE sample and map.")
+    flags.register_validator("report_dir", bool, message="--report_dir is required")
+    flags.register_multi_flags_validator(
+        ["model_dir", "model_file"], lambda values: bool(values["model_dir"]) != bool(values["model_file"]),
+        message="give exactly one of --model_dir and --model_file")
+    flags.register_multi_flags_validator(
+        ["checkpoint", "model_dir"], lambda values: not values["checkpoint"] or bool(values["model_dir"]),
+        message="--checkpoint needs --model_dir")
+
+
 def run_flag_values(flag_values=flags.FLAGS):
     """``{name: value}`` of the flags that describe a run, in definition order: what flags.txt records."""
     return {flag.name: flag.value for flag in flag_values.get_flags_for_module(__name__)
             if flag.name not in _NOT_RECORDED}
+
+
+def learning_rate(flag_values):
+    """The learning rate, or its schedule over ``--train_steps``."""
+    return schedules.make_schedule(flag_values.lr_schedule, flag_values.learning_rate, flag_values.train_steps,
+                                   warmup_steps=flag_values.warmup_steps)
+
+
+def optimizer_options(flag_values):
+    """``make_optimizer``'s keywords from the optimizer flags."""
+    return dict(weight_decay=flag_values.weight_decay, clip_norm=flag_values.clip_norm,
+                ema_momentum=flag_values.ema_momentum,
+                gradient_accumulation_steps=flag_values.gradient_accumulation_steps)
+
+
+def monitors(flag_values):
+    """What ``train_and_evaluate`` checks after each evaluation: plateau and early stopping."""
+    chosen = []
+    if flag_values.plateau_patience:
+        chosen.append(estimator.ReduceLearningRateOnPlateau(patience=flag_values.plateau_patience))
+    if flag_values.early_stopping_patience:
+        chosen.append(estimator.EarlyStopping(patience=flag_values.early_stopping_patience))
+    return chosen
+
+
+def augment_options(flag_values):
+    """The augmentation flags as ``fmnist_tf.augment.AugmentOptions``."""
+    return augment.AugmentOptions(**{field.name: getattr(flag_values, field.name)
+                                     for field in dataclasses.fields(augment.AugmentOptions)})
 
 
 def get_strategy(flag_values):
@@ -148,4 +263,7 @@ def run_config(flag_values, strategy=None):
         save_summary_steps=flag_values.save_summary_steps,
         steps_per_loop=flag_values.steps_per_loop,
         train_distribute=strategy,
-        tf_random_seed=flag_values.seed)
+        tf_random_seed=flag_values.seed,
+        class_names=DATASETS[flag_values.dataset].class_names,
+        histogram_summaries=flag_values.histogram_summaries,
+        hparams=run_flag_values(flag_values))

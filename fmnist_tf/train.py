@@ -8,7 +8,7 @@ import time
 
 from absl import app, flags, logging
 
-from fmnist_tf import data, estimator
+from fmnist_tf import augment, data, estimator, projector
 from fmnist_tf import flags as fmnist_flags
 from fmnist_tf.model_dir import prepare_model_dir
 from fmnist_tf.model_fn import make_model_fn
@@ -32,13 +32,16 @@ def run(flags_obj, datasets_override=None, strategy_override=None):
         data.fetch(flags_obj.dataset, flags_obj.data_dir)
         input_fns = data.make_input_fns(flags_obj.data_dir, flags_obj.batch_size,
                                         source=flags_obj.data_source,
-                                        validation_size=flags_obj.validation_size, seed=flags_obj.seed)
+                                        validation_size=flags_obj.validation_size, seed=flags_obj.seed,
+                                        augment=_augmenter(flags_obj))
     else:
         input_fns = {split: (lambda dataset=dataset: dataset) for split, dataset in datasets_override.items()}
     eval_split = "validation" if "validation" in input_fns else "test"
 
     classifier = estimator.Estimator(
-        make_model_fn(flags_obj.model, flags_obj.optimizer, flags_obj.learning_rate, flags_obj.seed),
+        make_model_fn(flags_obj.model, flags_obj.optimizer, fmnist_flags.learning_rate(flags_obj), flags_obj.seed,
+                      label_smoothing=flags_obj.label_smoothing, dtype=flags_obj.dtype,
+                      **fmnist_flags.optimizer_options(flags_obj)),
         config=fmnist_flags.run_config(flags_obj, strategy))
 
     started = time.monotonic()
@@ -47,9 +50,15 @@ def run(flags_obj, datasets_override=None, strategy_override=None):
         classifier,
         estimator.TrainSpec(input_fns["train"], max_steps=flags_obj.train_steps),
         estimator.EvalSpec(input_fns[eval_split], every_n_steps=flags_obj.steps_per_eval,
-                           name=eval_split))
+                           name=eval_split),
+        monitors=fmnist_flags.monitors(flags_obj))
     train_seconds = time.monotonic() - started
     test_metrics = classifier.evaluate(input_fns["test"], name="test")
+    flip_metrics = classifier.evaluate(input_fns["test"], name="test_flip", flip=True) if flags_obj.tta_flip else None
+    if strategy.extended.should_checkpoint and flags_obj.projector_examples:
+        projector.write_projector(flags_obj.model_dir, classifier.model, input_fns["test"](),
+                                  data.get_dataset_spec(flags_obj.dataset).class_names,
+                                  flags_obj.projector_examples)
 
     stats = {
         "test_accuracy": test_metrics["accuracy"],
@@ -59,15 +68,28 @@ def run(flags_obj, datasets_override=None, strategy_override=None):
         "train_seconds": train_seconds,
         "evaluations": evaluations,
     }
+    if flip_metrics:
+        stats["test_accuracy_flip_tta"] = flip_metrics["accuracy"]
     if eval_split == "validation":
         stats["validation_accuracy"] = evaluations[-1]["accuracy"]
     return stats
+
+
+def _augmenter(flags_obj):
+    """The training batches' augmentation the flags ask for, or None."""
+    options = fmnist_flags.augment_options(flags_obj)
+    if not options.enabled:
+        return None
+    num_classes = len(data.get_dataset_spec(flags_obj.dataset).class_names)
+    return augment.make_batch_augmenter(options, num_classes, seed=flags_obj.seed)
 
 
 def format_results_table(stats):
     """A short Markdown table of what a user checks first after training."""
     rows = [("test accuracy", f"{stats['test_accuracy']:.4f}"),
             ("test loss", f"{stats['test_loss']:.4f}")]
+    if "test_accuracy_flip_tta" in stats:
+        rows.append(("test accuracy, flip test-time augmentation", f"{stats['test_accuracy_flip_tta']:.4f}"))
     if "validation_accuracy" in stats:
         rows.append(("validation accuracy", f"{stats['validation_accuracy']:.4f}"))
     rows += [("global step", str(stats["global_step"])),

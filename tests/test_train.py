@@ -31,6 +31,7 @@ def table_value(stdout, row):
     ("--batch_size=0", "--batch_size"),
     ("--learning_rate=-0.1", "--learning_rate must be > 0"),
     ("--optimizer=adagrad_typo", "--optimizer"),
+    ("--warmup_steps=6", "--warmup_steps must be smaller than --train_steps"),
 ])
 def test_invalid_flags_fail_at_once_with_absl_message(tmp_path, bad_flag, message):
     result = train("--flagfile=fmnist_tf/configs/convnet_smoke.cfg", f"--model_dir={tmp_path}/m", bad_flag)
@@ -65,6 +66,20 @@ def test_smoke_flagfile_trains_overrides_apply_and_reuse_is_guarded(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert table_value(resumed.stdout, "global step") == "8"
     assert table_value(resumed.stdout, "steps this run") == "2"
+
+
+@pytest.mark.real_data
+@needs_real_data
+def test_training_options_and_augmentation_flags_train_and_are_recorded(tmp_path):
+    options = ["--model=small_cnn", "--optimizer=nesterov", "--learning_rate=0.05", "--lr_schedule=cosine",
+               "--warmup_steps=2", "--weight_decay=0.0005", "--clip_norm=5.0", "--label_smoothing=0.1",
+               "--crop_padding=2", "--horizontal_flip", "--random_erasing=0.5", "--mixup=0.2", "--cutmix=1.0"]
+    result = train("--flagfile=fmnist_tf/configs/convnet_smoke.cfg", f"--model_dir={tmp_path}/m",
+                   "--train_steps=6", "--validation_size=500", *options)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert table_value(result.stdout, "global step") == "6"
+    flags_txt = (tmp_path / "m" / "flags.txt").read_text().splitlines()
+    assert set(options) <= set(flags_txt)
 
 
 @pytest.mark.real_data

@@ -5,6 +5,8 @@
 """
 
 from fmnist_tf.estimator.estimator import Estimator, EstimatorSpec, RunConfig
+from fmnist_tf.estimator.monitors import EarlyStopping, ReduceLearningRateOnPlateau
 from fmnist_tf.estimator.training import EvalSpec, TrainSpec, train_and_evaluate
 
-__all__ = ["Estimator", "EstimatorSpec", "EvalSpec", "RunConfig", "TrainSpec", "train_and_evaluate"]
+__all__ = ["EarlyStopping", "Estimator", "EstimatorSpec", "EvalSpec", "ReduceLearningRateOnPlateau", "RunConfig",
+           "TrainSpec", "train_and_evaluate"]

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from fmnist_tf.estimator import loops
+from fmnist_tf.estimator import loops, summaries
 
 
 @dataclasses.dataclass
@@ -31,6 +31,11 @@ class RunConfig:
     steps_per_loop: int = 100  # training steps run inside one compiled call
     train_distribute: tf.distribute.Strategy | None = None  # None: tf.distribute.get_strategy()
     tf_random_seed: int | None = None
+    # Given, training also writes a grid of its input images and each evaluation its confusion
+    # matrix, per-class accuracy and worst misclassified images, named by these class names.
+    class_names: tuple[str, ...] | None = None
+    histogram_summaries: bool = False  # a histogram of every trainable weight at each summary step
+    hparams: dict | None = None  # {name: value} of the run, for TensorBoard's HParams dashboard
 
     def __post_init__(self):
         for name in ("save_checkpoints_steps", "keep_checkpoint_max", "save_summary_steps",
@@ -44,6 +49,7 @@ class EstimatorSpec:
     """What ``model_fn(params)`` returns; it is called inside the strategy's scope."""
     model: keras.Model  # takes the features, returns logits
     optimizer: keras.optimizers.Optimizer
+    label_smoothing: float = 0.0  # of the training loss; evaluation reports the plain cross-entropy
 
 
 class Estimator:
@@ -71,10 +77,14 @@ class Estimator:
             self._global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         self.model = spec.model
         self._optimizer = spec.optimizer
+        self._label_smoothing = spec.label_smoothing
         self._checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self._optimizer,
                                                global_step=self._global_step)
         self._checkpoint_manager = self._make_checkpoint_manager(model_dir, config.keep_checkpoint_max)
         self._summary_writers = {}
+        self._evaluation_functions = {}  # compiled once per (kind, flip)
+        if self.config.hparams:
+            summaries.write_hparams(self._summary_writer(model_dir), self.config.hparams, trial_id=model_dir)
         self._features_spec = None
         self._ready = False
         if self.model.built:
@@ -89,6 +99,17 @@ class Estimator:
     @property
     def global_step(self):
         return int(self._global_step.numpy())
+
+    @property
+    def learning_rate(self):
+        """The optimizer's learning rate now (a schedule's value at the current step)."""
+        return _current_learning_rate(self._optimizer)
+
+    def set_learning_rate(self, value):
+        """Sets a constant learning rate (the next checkpoint saves it); a schedule cannot be set."""
+        if not isinstance(self._optimizer.learning_rate, keras.Variable):
+            raise TypeError("the learning rate follows a schedule and cannot be set; use a constant rate")
+        self._optimizer.learning_rate.assign(value)
 
     def latest_checkpoint(self):
         """The newest checkpoint's path prefix in model_dir (``.../model.ckpt-2000``), or None."""
@@ -106,19 +127,25 @@ class Estimator:
             logging.info("Skipping training since max_steps has already saved.")
             return self
         last_step = step + steps if steps is not None else max_steps
-        iterator = iter(self._distribute(input_fn))
+        local_datasets = []
+        iterator = iter(self._distribute(input_fn, local_datasets))
         writer = self._summary_writer(self.model_dir)
+        if self._writes_image_summaries():
+            # A fresh iterator over the dataset, so the training iterator loses no batch to the picture.
+            features, labels = next(iter(local_datasets[0]))
+            summaries.write_training_images(writer, step, features, labels, self.config.class_names)
         loss = None
         while last_step is None or step < last_step:
             num_steps = self._steps_in_next_call(step, last_step)
             started = time.perf_counter()
-            steps_run, loss_sum, examples = self._train_loop(iterator, tf.constant(num_steps, tf.int64))
+            steps_run, loss_sum, correct, examples = self._train_loop(iterator,
+                                                                      tf.constant(num_steps, tf.int64))
             seconds = time.perf_counter() - started
             previous_step, step, steps_run = step, self.global_step, int(steps_run)
             if steps_run:
                 loss = float(loss_sum) / steps_run
-                self._report_training(writer, previous_step, step, loss, steps_run / seconds,
-                                      int(examples) / seconds)
+                self._report_training(writer, previous_step, step, loss, int(correct) / int(examples),
+                                      steps_run / seconds, int(examples) / seconds)
                 if step % self.config.save_checkpoints_steps == 0:
                     self._save_checkpoint()
             if steps_run < num_steps:
@@ -129,16 +156,18 @@ class Estimator:
         logging.info("Loss for final step: %s.", loss)
         return self
 
-    def evaluate(self, input_fn, steps=None, name=None):
+    def evaluate(self, input_fn, steps=None, name=None, flip=False):
         """Evaluates on the whole input (or ``steps`` batches): ``{"accuracy", "loss", "global_step"}``.
 
         Also writes the metrics as summaries to ``model_dir/eval`` (``eval_<name>`` when named).
+        ``flip`` averages each prediction with that of the mirrored image (test-time augmentation).
         """
         if steps is not None and steps <= 0:
             raise ValueError(f"Must specify steps > 0, given: {steps}")
-        iterator = iter(self._distribute(input_fn))
+        local_datasets = []
+        iterator = iter(self._distribute(input_fn, local_datasets))
         max_batches = np.iinfo(np.int64).max if steps is None else steps
-        _, loss_sum, correct, examples = self._evaluate_loop(iterator, tf.constant(max_batches, tf.int64))
+        _, loss_sum, correct, examples = self._evaluate_loop(flip)(iterator, tf.constant(max_batches, tf.int64))
         if int(examples) == 0:
             raise ValueError("The evaluation input_fn gave no examples.")
         metrics = {"accuracy": int(correct) / int(examples), "loss": float(loss_sum) / int(examples),
@@ -147,8 +176,13 @@ class Estimator:
                      ", ".join(f"{key} = {value}" for key, value in sorted(metrics.items())))
         eval_dir = os.path.join(self.model_dir, "eval" if name is None else f"eval_{name}")
         writer = self._summary_writer(eval_dir)
-        _write_scalars(writer, metrics["global_step"],
+        summaries.write_scalars(writer, metrics["global_step"],
                                 {"loss": metrics["loss"], "accuracy": metrics["accuracy"]})
+        if self._writes_image_summaries():
+            # A second, local pass: the compiled loop above keeps only sums, which keeps it fast.
+            dataset = local_datasets[0] if steps is None else local_datasets[0].take(steps)
+            summaries.write_evaluation_summaries(writer, metrics["global_step"], dataset, self._logits(flip),
+                                                 self.config.class_names)
         writer.flush()
         return metrics
 
@@ -197,16 +231,19 @@ class Estimator:
         logging.info("SavedModel written to: %s", export_dir)
         return export_dir
 
-    def _distribute(self, input_fn):
+    def _distribute(self, input_fn, local_datasets=None):
         """The strategy's distributed dataset from ``input_fn()`` or ``input_fn(input_context)``.
 
         Builds the model (and restores model_dir) from the first dataset's element spec if needed.
+        The datasets ``input_fn`` made on this worker are appended to ``local_datasets`` when given.
         """
         element_specs = []
 
         def dataset_fn(*input_context):
             dataset = input_fn(*input_context)
             element_specs.append(dataset.element_spec)
+            if local_datasets is not None:
+                local_datasets.append(dataset)
             return dataset
 
         if _takes_input_context(input_fn):
@@ -241,21 +278,24 @@ class Estimator:
         limit = min(self.config.steps_per_loop, (step // every + 1) * every - step)
         return limit if last_step is None else min(limit, last_step - step)
 
-    def _report_training(self, writer, previous_step, step, loss, steps_per_second, examples_per_second):
+    def _report_training(self, writer, previous_step, step, loss, accuracy, steps_per_second,
+                         examples_per_second):
         """Logs and summarizes at the loop calls that cross a log or summary step, like TF1's hooks.
 
-        The loss is the mean over the last compiled call's steps, the rates are that call's.
+        The loss and accuracy are means over the last compiled call's steps, the rates are that call's.
         """
         if _crossed_multiple(previous_step, step, self.config.log_step_count_steps):
             logging.info("loss = %s, step = %d", loss, step)
             logging.info("global_step/sec: %g", steps_per_second)
         if _crossed_multiple(previous_step, step, self.config.save_summary_steps):
-            values = {"loss": loss, "global_step/sec": steps_per_second,
+            values = {"loss": loss, "accuracy": accuracy, "global_step/sec": steps_per_second,
                       "examples/sec": examples_per_second}
             learning_rate = _current_learning_rate(self._optimizer)
             if learning_rate is not None:
                 values["learning_rate"] = learning_rate
-            _write_scalars(writer, step, values)
+            summaries.write_scalars(writer, step, values)
+            if self.config.histogram_summaries:
+                summaries.write_histograms(writer, step, self.model.trainable_variables)
 
     def _make_checkpoint_manager(self, directory, max_to_keep):
         return tf.train.CheckpointManager(self._checkpoint, directory, max_to_keep=max_to_keep,
@@ -287,6 +327,9 @@ class Estimator:
                              "train, evaluate or predict before export_saved_model")
         return tf.TensorSpec([None, *self._features_spec.shape[1:]], self._features_spec.dtype)
 
+    def _writes_image_summaries(self):
+        return self.config.class_names is not None and self._strategy.extended.should_save_summary
+
     def _summary_writer(self, directory):
         if directory not in self._summary_writers:
             self._summary_writers[directory] = (tf.summary.create_file_writer(directory)
@@ -297,11 +340,21 @@ class Estimator:
     # Each compiled loop is made once per Estimator, so later calls reuse its trace.
     @functools.cached_property
     def _train_loop(self):
-        return loops.make_train_loop(self.model, self._optimizer, self._strategy, self._global_step)
+        return loops.make_train_loop(self.model, self._optimizer, self._strategy, self._global_step,
+                                     self._label_smoothing)
 
-    @functools.cached_property
-    def _evaluate_loop(self):
-        return loops.make_evaluate_loop(self.model, self._strategy)
+    def _evaluate_loop(self, flip):
+        key = ("evaluate_loop", flip)
+        if key not in self._evaluation_functions:
+            self._evaluation_functions[key] = loops.make_evaluate_loop(self.model, self._strategy, flip)
+        return self._evaluation_functions[key]
+
+    def _logits(self, flip):
+        key = ("logits", flip)
+        if key not in self._evaluation_functions:
+            self._evaluation_functions[key] = tf.function(
+                lambda features: loops.evaluation_logits(self.model, features, flip))
+        return self._evaluation_functions[key]
 
     @functools.cached_property
     def _predict_batch(self):
@@ -318,12 +371,6 @@ def _takes_input_context(input_fn):
 
 def _zeros_for_spec(spec):
     return tf.zeros([1 if size is None else size for size in spec.shape], spec.dtype)
-
-
-def _write_scalars(writer, step, values):
-    with writer.as_default(step=step):
-        for tag, value in values.items():
-            tf.summary.scalar(tag, value)
 
 
 def _crossed_multiple(previous_step, step, every):

@@ -16,10 +16,21 @@ def split_features_and_labels(element):
     return element, None
 
 
-def per_example_loss(labels, logits):
-    """TF1's sparse softmax cross-entropy from logits, one value per example, in float32."""
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.cast(labels, tf.int32), logits=tf.cast(logits, tf.float32))
+def per_example_loss(labels, logits, label_smoothing=0.0):
+    """Softmax cross-entropy from logits, one value per example, in float32.
+
+    Class-id labels without smoothing take TF1's sparse op; label rows (one-hot or mixed by MixUp or
+    CutMix) and smoothed labels take the dense one, smoothing spreading that share over all classes.
+    """
+    logits = tf.cast(logits, tf.float32)
+    if labels.shape.rank != logits.shape.rank:
+        if not label_smoothing:
+            return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(labels, tf.int32), logits=logits)
+        labels = tf.one_hot(tf.cast(labels, tf.int32), tf.shape(logits)[-1])
+    labels = tf.cast(labels, tf.float32)
+    if label_smoothing:
+        labels = labels * (1.0 - label_smoothing) + label_smoothing / tf.cast(tf.shape(logits)[-1], tf.float32)
+    return tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits)
 
 
 def predictions_from_logits(logits):
@@ -27,6 +38,13 @@ def predictions_from_logits(logits):
     logits = tf.cast(logits, tf.float32)
     return {"classes": tf.argmax(logits, axis=-1), "probabilities": tf.nn.softmax(logits),
             "logits": logits}
+
+
+def _count_correct(labels, logits):
+    """Against class ids, or against the largest entry of one-hot or mixed (MixUp, CutMix) label rows."""
+    if labels.shape.rank == logits.shape.rank:
+        labels = tf.argmax(labels, axis=-1)
+    return tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, axis=-1), tf.cast(labels, tf.int64)), tf.int64))
 
 
 def _sum_over_batches(strategy, iterator, max_batches, replica_fn, total_dtypes, after_each_batch):
@@ -49,11 +67,11 @@ def _sum_over_batches(strategy, iterator, max_batches, replica_fn, total_dtypes,
     return batches_run, totals
 
 
-def make_train_loop(model, optimizer, strategy, global_step):
-    """Returns ``train_loop(iterator, num_steps) -> (steps_run, loss_sum, examples)``.
+def make_train_loop(model, optimizer, strategy, global_step, label_smoothing=0.0):
+    """Returns ``train_loop(iterator, num_steps) -> (steps_run, loss_sum, correct, examples)``.
 
     Each step averages the loss over the global batch, adds the model's regularization losses,
-    applies the gradients and increments ``global_step``.
+    applies the gradients and increments ``global_step``. ``label_smoothing`` applies to training only.
     """
 
     def train_step(features, labels):
@@ -63,35 +81,47 @@ def make_train_loop(model, optimizer, strategy, global_step):
         global_batch_size = tf.distribute.get_replica_context().all_reduce(_SUM, examples)
         with tf.GradientTape() as tape:
             logits = model(features, training=True)
-            loss = tf.nn.compute_average_loss(per_example_loss(labels, logits),
+            loss = tf.nn.compute_average_loss(per_example_loss(labels, logits, label_smoothing),
                                               global_batch_size=global_batch_size)
             if model.losses:
                 loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
-        gradients = tape.gradient(loss, model.trainable_variables)
+            # A LossScaleOptimizer (float16) scales the loss up here and the gradients back down in apply.
+            scaled_loss = optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled_loss, model.trainable_variables)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        return loss, tf.cast(examples, tf.int64)
+        return loss, _count_correct(labels, logits), tf.cast(examples, tf.int64)
 
     @tf.function
     def train_loop(iterator, num_steps):
-        steps_run, (loss_sum, examples) = _sum_over_batches(
-            strategy, iterator, num_steps, train_step, (tf.float32, tf.int64),
+        steps_run, (loss_sum, correct, examples) = _sum_over_batches(
+            strategy, iterator, num_steps, train_step, (tf.float32, tf.int64, tf.int64),
             after_each_batch=lambda: global_step.assign_add(1))
-        return steps_run, loss_sum, examples
+        return steps_run, loss_sum, correct, examples
 
     return train_loop
 
 
-def make_evaluate_loop(model, strategy):
+def evaluation_logits(model, features, flip=False):
+    """The model's float32 logits; with ``flip``, the log of its mean probabilities over the images and
+    their mirror images (test-time augmentation), which are the logits of that averaged prediction."""
+    logits = tf.cast(model(features, training=False), tf.float32)
+    if not flip:
+        return logits
+    mirrored = tf.cast(model(tf.reverse(features, axis=[2]), training=False), tf.float32)  # NHWC: axis 2 is x
+    return tf.math.log((tf.nn.softmax(logits) + tf.nn.softmax(mirrored)) / 2)
+
+
+def make_evaluate_loop(model, strategy, flip=False):
     """Returns ``evaluate_loop(iterator, max_batches) -> (batches, loss_sum, correct, examples)``.
 
     Sums, not per-batch means, so a partial last batch weighs exactly its number of examples.
+    ``flip`` averages each prediction with that of the mirrored image (``evaluation_logits``).
     """
 
     def evaluate_step(features, labels):
-        logits = model(features, training=False)
-        correct = tf.equal(tf.argmax(logits, axis=-1), tf.cast(labels, tf.int64))
+        logits = evaluation_logits(model, features, flip)
         return (tf.reduce_sum(tf.cast(per_example_loss(labels, logits), tf.float64)),
-                tf.reduce_sum(tf.cast(correct, tf.int64)),
+                _count_correct(labels, logits),
                 tf.size(labels, out_type=tf.int64))
 
     @tf.function

@@ -21,11 +21,12 @@ class EvalSpec:
     name: str | None = None
 
 
-def train_and_evaluate(estimator, train_spec, eval_spec):
+def train_and_evaluate(estimator, train_spec, eval_spec, monitors=()):
     """Alternates ``train(max_steps=next evaluation step)`` and ``evaluate``.
 
     Returns ``(final metrics, every evaluation's metrics in order)``; a model_dir already at
-    ``max_steps`` is evaluated once. Training stops early if its input ends.
+    ``max_steps`` is evaluated once. Training stops early if its input ends, or when one of the
+    ``monitors`` (``fmnist_tf.estimator.monitors``) says so after an evaluation.
     """
     if eval_spec.every_n_steps <= 0:
         raise ValueError(f"Must specify every_n_steps > 0, given: {eval_spec.every_n_steps}")
@@ -40,7 +41,8 @@ def train_and_evaluate(estimator, train_spec, eval_spec):
             break
         evaluations.append(estimator.evaluate(eval_spec.input_fn, steps=eval_spec.steps,
                                               name=eval_spec.name))
-        if step < next_evaluation:
+        stop_requests = [monitor.after_evaluation(estimator, evaluations[-1]) for monitor in monitors]
+        if step < next_evaluation or any(stop_requests):
             break
     if not evaluations or evaluations[-1]["global_step"] != step:
         evaluations.append(estimator.evaluate(eval_spec.input_fn, steps=eval_spec.steps,
