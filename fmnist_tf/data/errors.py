@@ -19,3 +19,7 @@ class ChecksumError(DataError):
 
 class MissingFilesError(DataError, FileNotFoundError):
     """One or more dataset files are absent; the message lists every missing one."""
+
+
+class ImagenetLayoutError(DataError):
+    """An ImageNet folder, label file or TFRecord set that is not laid out as ILSVRC2012 (or its shards) are."""

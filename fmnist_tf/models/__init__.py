@@ -5,7 +5,7 @@ A dict is the registry; each builder takes raw uint8 pixels and knows nothing of
 
 import functools
 
-from fmnist_tf.models import resnet, small
+from fmnist_tf.models import applications, resnet, small
 from fmnist_tf.models.convnet import convnet
 
 MODELS = {
@@ -19,6 +19,8 @@ MODELS = {
     "wrn16_4": functools.partial(resnet.wide_resnet, 16, 4),
     "wrn28_10": functools.partial(resnet.wide_resnet, 28, 10),
     "wrn40_4": functools.partial(resnet.wide_resnet, 40, 4),
+    "resnet50": functools.partial(applications.application, "resnet50"),
+    "efficientnet_b0": functools.partial(applications.application, "efficientnet_b0"),
 }
 
 
