@@ -11,7 +11,7 @@ from absl import app, flags, logging
 
 from fmnist_tf import exporting
 from fmnist_tf import flags as fmnist_flags
-from fmnist_tf.data import get_dataset_spec, load_numpy
+from fmnist_tf.data import IMAGENET, load_numpy
 
 fmnist_flags.define_export_flags()
 
@@ -21,9 +21,11 @@ def run(flags_obj, command=None):
 
     An export that fails the accuracy check keeps its report card but gets no manifest.
     """
-    trained = exporting.load_trained_model(flags_obj.model_dir)
+    if exporting.read_training_flags(flags_obj.model_dir).get("dataset") == IMAGENET:
+        _check_imagenet_formats(flags_obj)
+    trained = exporting.load_trained_model(flags_obj.model_dir, flags_obj.data_dir)
     data_dir = flags_obj.data_dir or trained.training_flags.get("data_dir")
-    class_names = get_dataset_spec(trained.training_flags.get("dataset", "fashion_mnist")).class_names
+    class_names = trained.class_names
     artifacts = exporting.export_artifacts(
         trained, flags_obj.export_dir, flags_obj.formats, data_dir=data_dir,
         calibration_size=flags_obj.calibration_size, calibration_seed=flags_obj.calibration_seed,
@@ -41,13 +43,27 @@ def run(flags_obj, command=None):
     return stats
 
 
+def _check_imagenet_formats(flags_obj):
+    """INT8 calibration and the report card read Fashion-MNIST's IDX files: an ImageNet model gets neither."""
+    int8 = [name for name in flags_obj.formats if name in exporting.INT8_FORMATS]
+    tflite = [name for name in flags_obj.formats if name in exporting.TFLITE_FORMATS]
+    if int8:
+        applicable = [name for name in exporting.FORMATS if name not in exporting.INT8_FORMATS]
+        raise exporting.ExportError(f"{flags_obj.model_dir} is an imagenet model: INT8 formats ({', '.join(int8)}) "
+                                    "calibrate on Fashion-MNIST images and do not apply; expected --formats from "
+                                    f"{', '.join(applicable)}")
+    if tflite and flags_obj.report_card:
+        raise exporting.ExportError(f"{flags_obj.model_dir} is an imagenet model: the report card evaluates on the "
+                                    f"Fashion-MNIST test set; pass --noreport_card to export {', '.join(tflite)}")
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     command = shlex.join(["python", "-m", "fmnist_tf.export", *sys.argv[1:]])
     try:
         stats = run(flags.FLAGS, command=command)
-    except exporting.AccuracyDropError as error:
+    except exporting.ExportError as error:
         sys.exit(f"export failed: {error}")
     for export_format, path in stats["artifacts"].items():
         print(f"{export_format}: {path}")

@@ -7,18 +7,24 @@ import dataclasses
 
 from absl import flags
 
-from fmnist_tf import augment, distribute, estimator, exporting, optimizers, schedules
+from fmnist_tf import augment, distribute, estimator, exporting, fine_tuning, optimizers, schedules
+from fmnist_tf.data import IMAGENET, dataset_class_names
+from fmnist_tf.data.imagenet.dataset import SOURCES as IMAGENET_SOURCES
 from fmnist_tf.data.catalog import DATASETS
+from fmnist_tf.model_fn import model_params
+from fmnist_tf.models.applications import APPLICATIONS, MIN_IMAGE_SIZE
 
 _DATA_SOURCES = ["idx", "csv", "memory", "tfds"]
 # How to treat an existing model_dir, and where this launch's processes are, not what the run is:
 # flags.txt leaves them out, so a cluster restarted on other ports continues its model_dir.
-_NOT_RECORDED = ("resume", "overwrite", "worker_hosts", "task_index", "collective_timeout")
+_NOT_RECORDED = ("resume", "overwrite", "worker_hosts", "task_index", "collective_timeout",
+                 "input")  # --input is another name of --data_source, which flags.txt records
 
 
-def define_dataset_location_flags():
-    flags.DEFINE_enum("dataset", "fashion_mnist", sorted(DATASETS), "Which dataset.")
-    flags.DEFINE_string("data_dir", "data/fashion", "Folder holding the four IDX .gz files (fetched if absent).")
+def define_dataset_location_flags(datasets=tuple(sorted(DATASETS))):
+    flags.DEFINE_enum("dataset", "fashion_mnist", datasets, "Which dataset.")
+    flags.DEFINE_string("data_dir", "data/fashion", "Folder holding the four IDX .gz files (fetched if absent)"
+                        + (", or ImageNet's ILSVRC2012 tree or TFRecord shards." if IMAGENET in datasets else "."))
 
 
 def define_fetch_flags():
@@ -27,14 +33,15 @@ def define_fetch_flags():
     flags.DEFINE_string("base_url", None, "Download from this mirror instead of the official URLs.")
 
 
-def define_data_flags(validation_size=5000):
-    define_dataset_location_flags()
+def define_data_flags(validation_size=5000, datasets=tuple(sorted(DATASETS))):
+    define_dataset_location_flags(datasets)
     flags.DEFINE_enum("data_source", "memory", _DATA_SOURCES,
                       "How to read the files: streaming IDX .gz, streaming CSV, decoded into memory, or "
                       "tensorflow-datasets' fashion_mnist prepared from the .gz files.")
+    flags.DEFINE_alias("input", "data_source")
     flags.DEFINE_integer("validation_size", validation_size,
                          "Training examples held out, stratified and seeded, to evaluate on during training; "
-                         "0 evaluates on the test split instead.", lower_bound=0)
+                         "0 evaluates on the test split instead (always, for imagenet).", lower_bound=0)
     flags.DEFINE_integer("seed", 42, "Seed of the validation split, the shuffle and the weights.")
 
 
@@ -68,6 +75,8 @@ def define_training_option_flags():
                          "evaluations without a lower evaluation loss (0: never).", lower_bound=0)
     flags.DEFINE_integer("early_stopping_patience", 0, "Stop training after this many evaluations without a "
                          "lower evaluation loss (0: never).", lower_bound=0)
+    flags.DEFINE_float("stop_at_accuracy", 0.0, "Stop training at the first evaluation with at least this "
+                       "accuracy, e.g. 0.92 (0: never).", lower_bound=0.0, upper_bound=1.0)
     flags.DEFINE_bool("tta_flip", False, "Also report the test accuracy of predictions averaged with those of "
                       "the mirrored images (test-time augmentation).")
     flags.DEFINE_float("label_smoothing", 0.0, "Share of each one-hot label spread over all classes in the "
@@ -104,11 +113,47 @@ def define_run_config_flags(model_dir=None):
 def define_schedule_flags():
     flags.DEFINE_integer("train_steps", 2000, "Global step to train to.", lower_bound=1)
     flags.DEFINE_integer("steps_per_eval", 1000, "Evaluate every this many steps.", lower_bound=1)
+    flags.DEFINE_integer("eval_steps", 0, "Batches per evaluation, the final test one included (0: the whole "
+                         "split); the smoke recipes use a few, so big models run end to end in seconds.",
+                         lower_bound=0)
     flags.DEFINE_bool("resume", False, "Continue a model_dir whose flags.txt differs, with the new flags.")
     flags.DEFINE_bool("overwrite", False, "Delete the model_dir's checkpoints and summaries, and start afresh.")
     flags.register_multi_flags_validator(
         ["resume", "overwrite"], lambda values: not (values["resume"] and values["overwrite"]),
         message="--resume and --overwrite exclude each other")
+
+
+def define_imagenet_flags():
+    """ImageNet input and subsets, local ImageNet weights, and two-phase transfer learning."""
+    flags.DEFINE_integer("image_size", 224, "imagenet: side of the square crops (random resized for training, "
+                         "central for evaluation).", lower_bound=MIN_IMAGE_SIZE)
+    flags.DEFINE_integer("num_classes", None, "imagenet: keep the first N classes (sorted wnids); default all.",
+                         lower_bound=1)
+    flags.DEFINE_integer("examples_per_class", None, "imagenet: keep the first K images of each class in each "
+                         "split; default all.", lower_bound=1)
+    flags.DEFINE_enum("imagenet_source", "jpeg", list(IMAGENET_SOURCES), "imagenet: read --data_dir as the "
+                      "ILSVRC2012 JPEG tree, or as the TFRecord shards of write_imagenet_tfrecords.")
+    flags.DEFINE_string("weights_path", None, "A local copy of Keras's ImageNet weights file (\"notop\") for a "
+                        "keras.applications --model (never downloaded); default: random weights.")
+    flags.DEFINE_integer("freeze_backbone_steps", 0, "Transfer learning: train only the new head for this many "
+                         "steps, then unfreeze the backbone with a fresh optimizer (0: no freezing).", lower_bound=0)
+    flags.DEFINE_integer("unfreeze_blocks", 0, "Transfer learning: after --freeze_backbone_steps, unfreeze the "
+                         "top K blocks of the backbone (0: all of it).", lower_bound=0)
+    flags.DEFINE_float("fine_tune_learning_rate", 1e-5, "Transfer learning: the constant learning rate after "
+                       "--freeze_backbone_steps.")
+    flags.register_validator("fine_tune_learning_rate", lambda value: value > 0,
+                             message="--fine_tune_learning_rate must be > 0")
+    flags.register_multi_flags_validator(
+        ["model", "weights_path", "freeze_backbone_steps"],
+        lambda values: values["model"] in APPLICATIONS or not (values["weights_path"]
+                                                               or values["freeze_backbone_steps"]),
+        message=f"--weights_path and --freeze_backbone_steps need a keras.applications --model: "
+                f"{', '.join(sorted(APPLICATIONS))}")
+    flags.register_multi_flags_validator(
+        ["dataset", "num_classes", "examples_per_class"],
+        lambda values: values["dataset"] == IMAGENET or (values["num_classes"] is None
+                                                         and values["examples_per_class"] is None),
+        message="--num_classes and --examples_per_class take a subset of --dataset=imagenet")
 
 
 def define_tensorboard_flags():
@@ -139,8 +184,9 @@ def define_distribution_flags():
 
 def define_train_flags():
     """All the flags of ``python -m fmnist_tf.train``."""
-    define_data_flags()
+    define_data_flags(datasets=(*sorted(DATASETS), IMAGENET))
     define_model_flags()
+    define_imagenet_flags()
     define_optimizer_flags()
     define_training_option_flags()
     define_augment_flags()
@@ -229,13 +275,35 @@ def optimizer_options(flag_values):
                 gradient_accumulation_steps=flag_values.gradient_accumulation_steps)
 
 
+def class_names(flag_values):
+    """The class names of the dataset the flags name (for imagenet, of its --num_classes subset)."""
+    return dataset_class_names(flag_values.dataset, flag_values.data_dir, flag_values.num_classes,
+                               flag_values.imagenet_source)
+
+
+def model_builder_params(flag_values):
+    """The model builder's keywords: the dataset's classes and image shape, and --weights_path when given."""
+    return model_params(flag_values.dataset, len(class_names(flag_values)), flag_values.image_size,
+                        flag_values.weights_path)
+
+
+def fine_tuning_schedule(flag_values):
+    """The transfer-learning flags as ``fmnist_tf.fine_tuning.FineTuning``; None without --freeze_backbone_steps."""
+    if not flag_values.freeze_backbone_steps:
+        return None
+    return fine_tuning.FineTuning(flag_values.freeze_backbone_steps, flag_values.unfreeze_blocks,
+                                  flag_values.fine_tune_learning_rate)
+
+
 def monitors(flag_values):
-    """What ``train_and_evaluate`` checks after each evaluation: plateau and early stopping."""
+    """What ``train_and_evaluate`` checks after each evaluation: plateau, early stopping, a target accuracy."""
     chosen = []
     if flag_values.plateau_patience:
         chosen.append(estimator.ReduceLearningRateOnPlateau(patience=flag_values.plateau_patience))
     if flag_values.early_stopping_patience:
         chosen.append(estimator.EarlyStopping(patience=flag_values.early_stopping_patience))
+    if flag_values.stop_at_accuracy:
+        chosen.append(estimator.StopAtAccuracy(flag_values.stop_at_accuracy))
     return chosen
 
 
@@ -264,6 +332,7 @@ def run_config(flag_values, strategy=None):
         steps_per_loop=flag_values.steps_per_loop,
         train_distribute=strategy,
         tf_random_seed=flag_values.seed,
-        class_names=DATASETS[flag_values.dataset].class_names,
+        # No image summaries for ImageNet: each evaluation would take a second pass and a 1000-class confusion.
+        class_names=None if flag_values.dataset == IMAGENET else DATASETS[flag_values.dataset].class_names,
         histogram_summaries=flag_values.histogram_summaries,
         hparams=run_flag_values(flag_values))

@@ -8,6 +8,7 @@ import contextlib
 import keras
 
 from fmnist_tf import estimator, models
+from fmnist_tf.data import dataset_image_shape
 from fmnist_tf.optimizers import make_optimizer
 
 # Compute dtype -> Keras dtype policy. Variables stay float32 under both mixed policies, so a
@@ -26,12 +27,31 @@ def dtype_policy(dtype):
         keras.config.set_dtype_policy(previous)
 
 
+def model_params(dataset, num_classes, image_size=224, weights_path=None):
+    """The builder's keywords for a model of ``dataset``'s images (ImageNet's at ``image_size``) and
+    ``num_classes`` classes; ``weights_path`` (local ImageNet weights of a keras.applications backbone) when given."""
+    params = {"num_classes": num_classes, "input_shape": dataset_image_shape(dataset, image_size)}
+    if weights_path:
+        params["weights_path"] = weights_path
+    return params
+
+
+def make_training_optimizer(optimizer_name, learning_rate, dtype="float32", **optimizer_options):
+    """``make_optimizer``'s optimizer, wrapped to scale the loss against underflow when ``dtype`` is float16."""
+    optimizer = make_optimizer(optimizer_name, learning_rate, **optimizer_options)
+    if dtype == "float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
 def make_model_fn(model_name, optimizer_name, learning_rate, seed=None, label_smoothing=0.0, dtype="float32",
-                  **optimizer_options):
+                  fine_tuning=None, initial_step=0, **optimizer_options):
     """Returns ``model_fn(params)``; ``params`` are passed to the model builder as keywords.
 
     ``learning_rate`` may be a schedule; ``optimizer_options`` are ``make_optimizer``'s keywords;
-    ``dtype`` is the compute dtype (float16 also scales the loss against underflow).
+    ``dtype`` is the compute dtype (float16 also scales the loss against underflow). With ``fine_tuning``
+    (``fmnist_tf.fine_tuning.FineTuning``) the backbone is frozen or unfrozen, and the optimizer at the first or
+    the fine-tuning learning rate, as the phase of ``initial_step`` (the model_dir's global step) wants.
     """
     if dtype not in DTYPE_POLICIES:
         raise ValueError(f"unknown dtype {dtype!r}; expected one of {sorted(DTYPE_POLICIES)}")
@@ -41,9 +61,12 @@ def make_model_fn(model_name, optimizer_name, learning_rate, seed=None, label_sm
             keras.utils.set_random_seed(seed)
         with dtype_policy(dtype):
             model = models.build(model_name, **(params or {}))
-        optimizer = make_optimizer(optimizer_name, learning_rate, **optimizer_options)
-        if dtype == "float16":
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        rate = learning_rate
+        if fine_tuning is not None:
+            fine_tuned = fine_tuning.fine_tuned_at(initial_step)
+            fine_tuning.set_trainable(model, fine_tuned)
+            rate = fine_tuning.learning_rate if fine_tuned else learning_rate
+        optimizer = make_training_optimizer(optimizer_name, rate, dtype, **optimizer_options)
         return estimator.EstimatorSpec(model=model, optimizer=optimizer, label_smoothing=label_smoothing)
 
     return model_fn

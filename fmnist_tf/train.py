@@ -1,17 +1,18 @@
 """Trains a registered model from flags and evaluates it on the test split.
 
-``python -m fmnist_tf.train --flagfile=fmnist_tf/configs/convnet.cfg --model_dir=runs/convnet``;
-``run(flags_obj)`` does the work and returns the metrics, so tests drive it in-process.
+``python -m fmnist_tf.train --flagfile=fmnist_tf/configs/convnet.cfg --model_dir=runs/convnet``, or
+``--dataset=imagenet --data_dir=/data/ILSVRC2012 --model=resnet50``; ``run(flags_obj)`` does the work and
+returns the metrics, so tests drive it in-process.
 """
 
 import time
 
 from absl import app, flags, logging
 
-from fmnist_tf import augment, data, estimator, projector
+from fmnist_tf import augment, data, estimator, fine_tuning, projector
 from fmnist_tf import flags as fmnist_flags
 from fmnist_tf.model_dir import prepare_model_dir
-from fmnist_tf.model_fn import make_model_fn
+from fmnist_tf.model_fn import make_model_fn, make_training_optimizer
 
 fmnist_flags.define_train_flags()
 
@@ -28,44 +29,61 @@ def run(flags_obj, datasets_override=None, strategy_override=None):
         state = prepare_model_dir(flags_obj.model_dir, fmnist_flags.run_flag_values(flags_obj),
                                   resume=flags_obj.resume, overwrite=flags_obj.overwrite)
         logging.info("model_dir %s: %s", flags_obj.model_dir, state)
-    if datasets_override is None:
+    class_names = fmnist_flags.class_names(flags_obj)
+    if datasets_override is not None:
+        input_fns = {split: (lambda dataset=dataset: dataset) for split, dataset in datasets_override.items()}
+    elif flags_obj.dataset == data.IMAGENET:  # read in place: ImageNet is never downloaded
+        input_fns = data.make_imagenet_input_fns(
+            flags_obj.data_dir, flags_obj.batch_size, image_size=flags_obj.image_size,
+            num_classes=flags_obj.num_classes, examples_per_class=flags_obj.examples_per_class,
+            source=flags_obj.imagenet_source, seed=flags_obj.seed, augment=_augmenter(flags_obj, len(class_names)))
+    else:
         data.fetch(flags_obj.dataset, flags_obj.data_dir)
         input_fns = data.make_input_fns(flags_obj.data_dir, flags_obj.batch_size,
                                         source=flags_obj.data_source,
                                         validation_size=flags_obj.validation_size, seed=flags_obj.seed,
-                                        augment=_augmenter(flags_obj))
-    else:
-        input_fns = {split: (lambda dataset=dataset: dataset) for split, dataset in datasets_override.items()}
+                                        augment=_augmenter(flags_obj, len(class_names)))
     eval_split = "validation" if "validation" in input_fns else "test"
 
+    schedule = fmnist_flags.fine_tuning_schedule(flags_obj)
+    optimizer_options = dict(dtype=flags_obj.dtype, **fmnist_flags.optimizer_options(flags_obj))
     classifier = estimator.Estimator(
         make_model_fn(flags_obj.model, flags_obj.optimizer, fmnist_flags.learning_rate(flags_obj), flags_obj.seed,
-                      label_smoothing=flags_obj.label_smoothing, dtype=flags_obj.dtype,
-                      **fmnist_flags.optimizer_options(flags_obj)),
-        config=fmnist_flags.run_config(flags_obj, strategy))
+                      label_smoothing=flags_obj.label_smoothing, fine_tuning=schedule,
+                      # A resumed transfer-learning run rebuilds the phase its checkpoint was saved in.
+                      initial_step=estimator.latest_global_step(flags_obj.model_dir), **optimizer_options),
+        config=fmnist_flags.run_config(flags_obj, strategy), params=fmnist_flags.model_builder_params(flags_obj))
 
     started = time.monotonic()
     steps_before = classifier.global_step
-    _, evaluations = estimator.train_and_evaluate(
-        classifier,
-        estimator.TrainSpec(input_fns["train"], max_steps=flags_obj.train_steps),
-        estimator.EvalSpec(input_fns[eval_split], every_n_steps=flags_obj.steps_per_eval,
-                           name=eval_split),
-        monitors=fmnist_flags.monitors(flags_obj))
+    train_spec = estimator.TrainSpec(input_fns["train"], max_steps=flags_obj.train_steps)
+    eval_steps = flags_obj.eval_steps or None
+    eval_spec = estimator.EvalSpec(input_fns[eval_split], steps=eval_steps, every_n_steps=flags_obj.steps_per_eval,
+                                   name=eval_split)
+    if schedule is None:
+        _, evaluations = estimator.train_and_evaluate(classifier, train_spec, eval_spec,
+                                                      monitors=fmnist_flags.monitors(flags_obj))
+    else:
+        _, evaluations = fine_tuning.train_and_evaluate(
+            classifier, train_spec, eval_spec, schedule,
+            lambda: make_training_optimizer(flags_obj.optimizer, schedule.learning_rate, **optimizer_options),
+            monitors=fmnist_flags.monitors(flags_obj))
     train_seconds = time.monotonic() - started
-    test_metrics = classifier.evaluate(input_fns["test"], name="test")
-    flip_metrics = classifier.evaluate(input_fns["test"], name="test_flip", flip=True) if flags_obj.tta_flip else None
+    test_metrics = classifier.evaluate(input_fns["test"], steps=eval_steps, name="test")
+    flip_metrics = (classifier.evaluate(input_fns["test"], steps=eval_steps, name="test_flip", flip=True)
+                    if flags_obj.tta_flip else None)
     if strategy.extended.should_checkpoint and flags_obj.projector_examples:
-        projector.write_projector(flags_obj.model_dir, classifier.model, input_fns["test"](),
-                                  data.get_dataset_spec(flags_obj.dataset).class_names,
+        projector.write_projector(flags_obj.model_dir, classifier.model, input_fns["test"](), class_names,
                                   flags_obj.projector_examples)
 
     stats = {
         "test_accuracy": test_metrics["accuracy"],
+        "test_top_5_accuracy": test_metrics["top_5_accuracy"],
         "test_loss": test_metrics["loss"],
         "global_step": test_metrics["global_step"],
         "steps_this_run": test_metrics["global_step"] - steps_before,
         "train_seconds": train_seconds,
+        "train_seconds_without_evaluations": classifier.train_seconds,
         "evaluations": evaluations,
     }
     if flip_metrics:
@@ -75,18 +93,18 @@ def run(flags_obj, datasets_override=None, strategy_override=None):
     return stats
 
 
-def _augmenter(flags_obj):
+def _augmenter(flags_obj, num_classes):
     """The training batches' augmentation the flags ask for, or None."""
     options = fmnist_flags.augment_options(flags_obj)
     if not options.enabled:
         return None
-    num_classes = len(data.get_dataset_spec(flags_obj.dataset).class_names)
     return augment.make_batch_augmenter(options, num_classes, seed=flags_obj.seed)
 
 
 def format_results_table(stats):
     """A short Markdown table of what a user checks first after training."""
     rows = [("test accuracy", f"{stats['test_accuracy']:.4f}"),
+            ("test top-5 accuracy", f"{stats['test_top_5_accuracy']:.4f}"),
             ("test loss", f"{stats['test_loss']:.4f}")]
     if "test_accuracy_flip_tta" in stats:
         rows.append(("test accuracy, flip test-time augmentation", f"{stats['test_accuracy_flip_tta']:.4f}"))
@@ -94,7 +112,8 @@ def format_results_table(stats):
         rows.append(("validation accuracy", f"{stats['validation_accuracy']:.4f}"))
     rows += [("global step", str(stats["global_step"])),
              ("steps this run", str(stats["steps_this_run"])),
-             ("wall time of training and evaluations", f"{stats['train_seconds']:.0f} s")]
+             ("wall time of training and evaluations", f"{stats['train_seconds']:.0f} s"),
+             ("of which training", f"{stats['train_seconds_without_evaluations']:.0f} s")]
     lines = ["| result | value |", "| --- | --- |"] + [f"| {name} | {value} |" for name, value in rows]
     return "\n".join(lines)
 

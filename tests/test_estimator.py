@@ -202,7 +202,7 @@ def test_summaries_written_for_train_and_eval(tmp_path):
     assert all(value > 0 for value in train["examples/sec"].values())
     for eval_dir in ("eval", "eval_test"):
         scalars = read_scalars(tmp_path / eval_dir)
-        assert set(scalars) == {"loss", "accuracy"} and list(scalars["accuracy"]) == [4]
+        assert set(scalars) == {"loss", "accuracy", "top_5_accuracy"} and list(scalars["accuracy"]) == [4]
 
 
 def test_train_and_evaluate_log_like_tf1(tmp_path, caplog):
@@ -288,6 +288,47 @@ def test_model_without_declared_input_is_built_from_the_data_and_restored(tmp_pa
     restored = make_estimator(tmp_path, sequential_model_fn)
     assert restored.global_step == 3
     assert restored.evaluate(EVAL_INPUT_FN) == trained.evaluate(EVAL_INPUT_FN)
+
+
+def test_top_5_accuracy_counts_labels_among_the_five_largest_logits(tmp_path):
+    # Fixed logits rank the classes 0, 1, ..., 9: labels 0..9 repeated are top-1 a tenth, top-5 half the time.
+    def ranked_classes(params):
+        model = linear_model("zeros", keras.initializers.Constant([9.0 - label for label in range(10)]))
+        return estimator.EstimatorSpec(model, keras.optimizers.SGD(0.1))
+
+    images, labels = make_examples(50, labels=np.arange(50) % 10)
+    metrics = make_estimator(tmp_path, ranked_classes).evaluate(make_input_fn(images, labels, batch_size=16))
+    assert metrics["accuracy"] == pytest.approx(0.1)
+    assert metrics["top_5_accuracy"] == pytest.approx(0.5)
+
+
+def hidden_layer_model_fn(frozen, optimizer_fn=lambda: keras.optimizers.SGD(0.1)):
+    """A hidden layer under the logits, untrainable when ``frozen``: a backbone in miniature."""
+    def model_fn(params):
+        keras.utils.set_random_seed(0)
+        pixels = keras.Input((28, 28, 1), dtype="uint8")
+        x = keras.layers.Flatten()(keras.layers.Rescaling(1.0 / 255)(pixels))
+        hidden = keras.layers.Dense(8, name="hidden", trainable=not frozen)
+        logits = keras.layers.Dense(10, name="logits")(hidden(x))
+        return estimator.EstimatorSpec(keras.Model(pixels, logits), optimizer_fn())
+    return model_fn
+
+
+def test_replaced_optimizer_trains_the_unfrozen_layer_and_its_checkpoint_restores(tmp_path):
+    runner = make_estimator(tmp_path, hidden_layer_model_fn(frozen=True)).train(TRAIN_INPUT_FN, steps=2)
+    hidden = runner.model.get_layer("hidden")
+    frozen_kernel = hidden.kernel.numpy()
+    hidden.trainable = True
+    runner.replace_optimizer(lambda: keras.optimizers.Adam(0.01))
+    runner.train(TRAIN_INPUT_FN, steps=2)
+    assert not np.allclose(hidden.kernel.numpy(), frozen_kernel)
+    assert estimator.latest_global_step(str(tmp_path)) == 4
+
+    # The step-4 checkpoint holds Adam's slots of both layers: a model_fn in that state restores it exactly.
+    unfrozen_with_adam = hidden_layer_model_fn(frozen=False, optimizer_fn=lambda: keras.optimizers.Adam(0.01))
+    restored = make_estimator(tmp_path, unfrozen_with_adam)
+    assert restored.global_step == 4
+    assert restored.evaluate(EVAL_INPUT_FN) == runner.evaluate(EVAL_INPUT_FN)
 
 
 def test_without_model_dir_a_temporary_one_is_used():

@@ -14,7 +14,8 @@ from fmnist_tf.data.csv import csv_dataset, write_csv
 from fmnist_tf.data.errors import ChecksumError, CsvFormatError, DataError, IdxFormatError, MissingFilesError
 from fmnist_tf.data.fetch import fetch
 from fmnist_tf.data.idx import load_numpy, read_idx_header, read_idx_images, read_idx_labels
-from fmnist_tf.data.input_fns import make_input_fns
+from fmnist_tf.data.input_fns import (IMAGENET, dataset_class_names, dataset_image_shape, make_imagenet_input_fns,
+                                      make_input_fns)
 from fmnist_tf.data.pipeline import idx_dataset, make_dataset, num_examples, stratified_split
 
 __all__ = [
@@ -23,6 +24,6 @@ __all__ = [
     "ChecksumError", "CsvFormatError", "DataError", "IdxFormatError", "MissingFilesError",
     "fetch",
     "load_numpy", "read_idx_header", "read_idx_images", "read_idx_labels",
-    "make_input_fns",
+    "IMAGENET", "dataset_class_names", "dataset_image_shape", "make_imagenet_input_fns", "make_input_fns",
     "idx_dataset", "make_dataset", "num_examples", "stratified_split",
 ]

@@ -1,11 +1,27 @@
 """Estimator input functions over the dataset files: zero-argument callables returning datasets.
 
-``make_input_fns(data_dir, batch_size=400)["train"]()`` is the shuffled, repeated training set.
+``make_input_fns(data_dir, batch_size=400)["train"]()`` is the shuffled, repeated training set;
+``make_imagenet_input_fns`` is the same over ILSVRC2012; ``dataset_class_names`` and ``dataset_image_shape``
+say what a model of either must classify and take.
 """
 
 import tensorflow as tf
 
+from fmnist_tf.data import imagenet
+from fmnist_tf.data.catalog import IMAGE_HEIGHT, IMAGE_WIDTH, get_dataset_spec
+from fmnist_tf.data.imagenet import layout
 from fmnist_tf.data.pipeline import make_dataset
+
+IMAGENET = "imagenet"  # the --dataset name of ILSVRC2012, read by fmnist_tf.data.imagenet
+# The Estimator's splits of ImageNet: its labelled validation images are the test split.
+_IMAGENET_SPLITS = {"train": "train", "test": "validation"}
+
+
+def _with_augment(dataset, augment):
+    if augment is None:
+        return dataset
+    # One call at a time: the augmentation layers draw from one seeded generator, in batch order.
+    return dataset.map(augment).prefetch(tf.data.AUTOTUNE)
 
 
 def make_input_fns(data_dir, batch_size, source="memory", validation_size=0, seed=None, augment=None):
@@ -17,11 +33,8 @@ def make_input_fns(data_dir, batch_size, source="memory", validation_size=0, see
     common = dict(batch_size=batch_size, source=source, validation_size=validation_size, seed=seed)
 
     def train_input_fn():
-        dataset = make_dataset(data_dir, "train", shuffle=True, repeat=True, drop_remainder=True, **common)
-        if augment is None:
-            return dataset
-        # One call at a time: the augmentation layers draw from one seeded generator, in batch order.
-        return dataset.map(augment).prefetch(tf.data.AUTOTUNE)
+        return _with_augment(make_dataset(data_dir, "train", shuffle=True, repeat=True, drop_remainder=True,
+                                          **common), augment)
 
     def evaluation_input_fn(split):
         return lambda: make_dataset(data_dir, split, **common)
@@ -30,3 +43,40 @@ def make_input_fns(data_dir, batch_size, source="memory", validation_size=0, see
     if validation_size:
         input_fns["validation"] = evaluation_input_fn("validation")
     return input_fns
+
+
+def make_imagenet_input_fns(data_dir, batch_size, image_size=224, num_classes=None, examples_per_class=None,
+                            source="jpeg", seed=None, augment=None):
+    """Input functions "train" (random resized crops, shuffled, repeated, full batches, then ``augment``) and
+    "test" (ImageNet's validation split, center crops, read once in order) over ``make_imagenet_dataset``."""
+    common = dict(batch_size=batch_size, image_size=image_size, num_classes=num_classes,
+                  examples_per_class=examples_per_class, source=source, seed=seed)
+
+    def train_input_fn():
+        return _with_augment(imagenet.make_imagenet_dataset(data_dir, _IMAGENET_SPLITS["train"], shuffle=True,
+                                                            repeat=True, drop_remainder=True, **common), augment)
+
+    def test_input_fn():
+        return imagenet.make_imagenet_dataset(data_dir, _IMAGENET_SPLITS["test"], **common)
+
+    return {"train": train_input_fn, "test": test_input_fn}
+
+
+def dataset_class_names(dataset, data_dir=None, num_classes=None, source="jpeg"):
+    """The class names of ``dataset``; for ImageNet, those of the first ``num_classes`` wnids (all: None) of the
+    tree in ``data_dir`` (or of its TFRecord manifest with ``source="tfrecord"``)."""
+    if dataset != IMAGENET:
+        return get_dataset_spec(dataset).class_names
+    if source == "tfrecord":
+        names = tuple(imagenet.read_manifest(data_dir, _IMAGENET_SPLITS["train"])["names"])
+    else:
+        names = imagenet.read_class_index(data_dir).names
+    layout.check_subset(num_classes, None, len(names))
+    return names[:num_classes]
+
+
+def dataset_image_shape(dataset, image_size=224):
+    """(height, width, channels) of the images the input functions of ``dataset`` yield."""
+    if dataset == IMAGENET:
+        return (image_size, image_size, 3)
+    return (IMAGE_HEIGHT, IMAGE_WIDTH, 1)

@@ -4,9 +4,10 @@
 ``export_saved_model``, or ``train_and_evaluate(estimator, TrainSpec(...), EvalSpec(...))``.
 """
 
-from fmnist_tf.estimator.estimator import Estimator, EstimatorSpec, RunConfig
-from fmnist_tf.estimator.monitors import EarlyStopping, ReduceLearningRateOnPlateau
+from fmnist_tf.estimator.estimator import Estimator, EstimatorSpec, RunConfig, latest_global_step
+from fmnist_tf.estimator.monitors import EarlyStopping, ReduceLearningRateOnPlateau, StopAtAccuracy
 from fmnist_tf.estimator.training import EvalSpec, TrainSpec, train_and_evaluate
 
 __all__ = ["EarlyStopping", "Estimator", "EstimatorSpec", "EvalSpec", "ReduceLearningRateOnPlateau", "RunConfig",
-           "TrainSpec", "train_and_evaluate"]
+           "StopAtAccuracy",
+           "TrainSpec", "latest_global_step", "train_and_evaluate"]

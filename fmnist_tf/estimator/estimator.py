@@ -82,6 +82,7 @@ class Estimator:
                                                global_step=self._global_step)
         self._checkpoint_manager = self._make_checkpoint_manager(model_dir, config.keep_checkpoint_max)
         self._summary_writers = {}
+        self.train_seconds = 0.0  # wall time spent in train() by this object: time-to-accuracy leaves out evaluations
         self._evaluation_functions = {}  # compiled once per (kind, flip)
         if self.config.hparams:
             summaries.write_hparams(self._summary_writer(model_dir), self.config.hparams, trial_id=model_dir)
@@ -111,6 +112,23 @@ class Estimator:
             raise TypeError("the learning rate follows a schedule and cannot be set; use a constant rate")
         self._optimizer.learning_rate.assign(value)
 
+    def replace_optimizer(self, optimizer_fn):
+        """Trains on with ``optimizer_fn()``, a fresh optimizer made in the strategy's scope, over the model's
+        trainable variables as they are now.
+
+        For a model whose trainable set has changed (an unfrozen backbone): the compiled train loop is
+        rebuilt, and checkpoints from now on save this optimizer, so a model_fn resuming from them must
+        return the model in its new trainable state with an optimizer like this one.
+        """
+        self._build_and_restore()
+        with self._strategy.scope():
+            optimizer = optimizer_fn()
+            optimizer.build(self.model.trainable_variables)
+        self._optimizer = optimizer
+        self._checkpoint = tf.train.Checkpoint(model=self.model, optimizer=optimizer, global_step=self._global_step)
+        self._checkpoint_manager = self._make_checkpoint_manager(self.model_dir, self.config.keep_checkpoint_max)
+        self.__dict__.pop("_train_loop", None)  # the cached_property's compiled loop traced the old variables
+
     def latest_checkpoint(self):
         """The newest checkpoint's path prefix in model_dir (``.../model.ckpt-2000``), or None."""
         return tf.train.latest_checkpoint(self.model_dir)
@@ -127,6 +145,7 @@ class Estimator:
             logging.info("Skipping training since max_steps has already saved.")
             return self
         last_step = step + steps if steps is not None else max_steps
+        call_started = time.perf_counter()
         local_datasets = []
         iterator = iter(self._distribute(input_fn, local_datasets))
         writer = self._summary_writer(self.model_dir)
@@ -153,11 +172,13 @@ class Estimator:
                 break
         self._save_checkpoint()
         writer.flush()
+        self.train_seconds += time.perf_counter() - call_started
         logging.info("Loss for final step: %s.", loss)
         return self
 
     def evaluate(self, input_fn, steps=None, name=None, flip=False):
-        """Evaluates on the whole input (or ``steps`` batches): ``{"accuracy", "loss", "global_step"}``.
+        """Evaluates on the whole input (or ``steps`` batches): ``{"accuracy", "top_5_accuracy", "loss",
+        "global_step"}``; top-5 is 1 for a model of 5 classes or fewer.
 
         Also writes the metrics as summaries to ``model_dir/eval`` (``eval_<name>`` when named).
         ``flip`` averages each prediction with that of the mirrored image (test-time augmentation).
@@ -167,17 +188,18 @@ class Estimator:
         local_datasets = []
         iterator = iter(self._distribute(input_fn, local_datasets))
         max_batches = np.iinfo(np.int64).max if steps is None else steps
-        _, loss_sum, correct, examples = self._evaluate_loop(flip)(iterator, tf.constant(max_batches, tf.int64))
+        _, loss_sum, correct, top_5_correct, examples = self._evaluate_loop(flip)(
+            iterator, tf.constant(max_batches, tf.int64))
         if int(examples) == 0:
             raise ValueError("The evaluation input_fn gave no examples.")
-        metrics = {"accuracy": int(correct) / int(examples), "loss": float(loss_sum) / int(examples),
-                   "global_step": self.global_step}
+        metrics = {"accuracy": int(correct) / int(examples), "top_5_accuracy": int(top_5_correct) / int(examples),
+                   "loss": float(loss_sum) / int(examples), "global_step": self.global_step}
         logging.info("Saving dict for global step %d: %s", metrics["global_step"],
                      ", ".join(f"{key} = {value}" for key, value in sorted(metrics.items())))
         eval_dir = os.path.join(self.model_dir, "eval" if name is None else f"eval_{name}")
         writer = self._summary_writer(eval_dir)
         summaries.write_scalars(writer, metrics["global_step"],
-                                {"loss": metrics["loss"], "accuracy": metrics["accuracy"]})
+                                {name: value for name, value in metrics.items() if name != "global_step"})
         if self._writes_image_summaries():
             # A second, local pass: the compiled loop above keeps only sums, which keeps it fast.
             dataset = local_datasets[0] if steps is None else local_datasets[0].take(steps)
@@ -359,6 +381,16 @@ class Estimator:
     @functools.cached_property
     def _predict_batch(self):
         return loops.make_predict_batch(self.model, self._strategy)
+
+
+def latest_global_step(model_dir):
+    """The global step of the newest checkpoint in ``model_dir``, or 0 when it has none; reads only that variable."""
+    latest = tf.train.latest_checkpoint(model_dir) if model_dir else None
+    if latest is None:
+        return 0
+    global_step = tf.Variable(0, dtype=tf.int64, trainable=False)
+    tf.train.Checkpoint(global_step=global_step).read(latest).expect_partial()
+    return int(global_step.numpy())
 
 
 def _takes_input_context(input_fn):

@@ -47,6 +47,14 @@ def _count_correct(labels, logits):
     return tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, axis=-1), tf.cast(labels, tf.int64)), tf.int64))
 
 
+def _count_top_k_correct(labels, logits, k=5):
+    """Examples whose label is among the ``k`` largest logits; with ``k`` or fewer classes, every example."""
+    if labels.shape.rank == logits.shape.rank:
+        labels = tf.argmax(labels, axis=-1)
+    k = min(k, logits.shape[-1])
+    return tf.reduce_sum(tf.cast(tf.math.in_top_k(tf.cast(labels, tf.int32), logits, k), tf.int64))
+
+
 def _sum_over_batches(strategy, iterator, max_batches, replica_fn, total_dtypes, after_each_batch):
     """Runs ``replica_fn(features, labels)`` on up to ``max_batches`` batches and sums its outputs.
 
@@ -112,7 +120,7 @@ def evaluation_logits(model, features, flip=False):
 
 
 def make_evaluate_loop(model, strategy, flip=False):
-    """Returns ``evaluate_loop(iterator, max_batches) -> (batches, loss_sum, correct, examples)``.
+    """Returns ``evaluate_loop(iterator, max_batches) -> (batches, loss_sum, correct, top_5_correct, examples)``.
 
     Sums, not per-batch means, so a partial last batch weighs exactly its number of examples.
     ``flip`` averages each prediction with that of the mirrored image (``evaluation_logits``).
@@ -122,14 +130,15 @@ def make_evaluate_loop(model, strategy, flip=False):
         logits = evaluation_logits(model, features, flip)
         return (tf.reduce_sum(tf.cast(per_example_loss(labels, logits), tf.float64)),
                 _count_correct(labels, logits),
+                _count_top_k_correct(labels, logits, k=5),
                 tf.size(labels, out_type=tf.int64))
 
     @tf.function
     def evaluate_loop(iterator, max_batches):
-        batches, (loss_sum, correct, examples) = _sum_over_batches(
-            strategy, iterator, max_batches, evaluate_step, (tf.float64, tf.int64, tf.int64),
+        batches, (loss_sum, correct, top_5_correct, examples) = _sum_over_batches(
+            strategy, iterator, max_batches, evaluate_step, (tf.float64, tf.int64, tf.int64, tf.int64),
             after_each_batch=tf.no_op)
-        return batches, loss_sum, correct, examples
+        return batches, loss_sum, correct, top_5_correct, examples
 
     return evaluate_loop
 

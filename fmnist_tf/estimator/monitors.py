@@ -1,4 +1,5 @@
-"""What ``train_and_evaluate`` does after each evaluation: lower the learning rate on a plateau, stop early.
+"""What ``train_and_evaluate`` does after each evaluation: lower the learning rate on a plateau, stop early,
+stop at a target accuracy.
 
 ``train_and_evaluate(est, train_spec, eval_spec, monitors=[ReduceLearningRateOnPlateau(patience=2),
 EarlyStopping(patience=4)])``. Their counts live in memory: a resumed run starts them afresh.
@@ -59,3 +60,19 @@ class EarlyStopping(_PlateauWatch):
                          metrics["global_step"], self.metric, self.best, self.patience)
             return True
         return False
+
+
+@dataclasses.dataclass
+class StopAtAccuracy:
+    """Ends training at the first evaluation whose accuracy reaches ``target`` (time-to-accuracy runs)."""
+    target: float
+    reached_at_step: int | None = dataclasses.field(default=None, init=False)
+    train_seconds: float | None = dataclasses.field(default=None, init=False)  # the Estimator's, then
+
+    def after_evaluation(self, estimator, metrics):
+        if metrics["accuracy"] < self.target:
+            return False
+        self.reached_at_step, self.train_seconds = metrics["global_step"], estimator.train_seconds
+        logging.info("Accuracy %g reached the target %g at step %d after %.1f s of training", metrics["accuracy"],
+                     self.target, self.reached_at_step, self.train_seconds)
+        return True

@@ -1,7 +1,7 @@
 """Rebuilds a trained model from its model_dir: the model flags.txt names, restored from the latest checkpoint.
 
 ``trained = load_trained_model("runs/convnet")``; ``trained.model`` is the Keras model, ``trained.training_flags``
-what flags.txt records.
+what flags.txt records, ``trained.class_names`` what its logits stand for.
 """
 
 import dataclasses
@@ -9,10 +9,12 @@ import os
 
 import tensorflow as tf
 
-from fmnist_tf.estimator import Estimator
+from fmnist_tf.data import dataset_class_names
+from fmnist_tf.estimator import Estimator, latest_global_step
 from fmnist_tf.exporting.errors import ModelDirError
+from fmnist_tf.fine_tuning import FineTuning
 from fmnist_tf.model_dir import FLAGS_FILE, parse_flags
-from fmnist_tf.model_fn import make_model_fn
+from fmnist_tf.model_fn import make_model_fn, model_params
 
 # What it takes to rebuild the model and its optimizer, whose slots the checkpoint holds too.
 _REQUIRED_FLAGS = ("model", "optimizer", "learning_rate")
@@ -23,6 +25,7 @@ class TrainedModel:
     model_dir: str
     estimator: Estimator
     training_flags: dict  # {name: text}, as flags.txt records them
+    class_names: tuple = ()
 
     @property
     def model(self):
@@ -47,15 +50,39 @@ def read_training_flags(model_dir):
     return training_flags
 
 
-def load_trained_model(model_dir):
-    """The model of ``model_dir`` with the weights of its latest checkpoint."""
+def _optional_int(training_flags, name):
+    return int(training_flags[name]) if name in training_flags else None
+
+
+def _fine_tuning(training_flags):
+    """The transfer-learning schedule of the run, whose phase decides the checkpoint's optimizer; None if none."""
+    if not _optional_int(training_flags, "freeze_backbone_steps"):
+        return None
+    return FineTuning(int(training_flags["freeze_backbone_steps"]), int(training_flags.get("unfreeze_blocks", 0)),
+                      float(training_flags["fine_tune_learning_rate"]))
+
+
+def load_trained_model(model_dir, data_dir=None):
+    """The model of ``model_dir`` with the weights of its latest checkpoint.
+
+    An ImageNet model counts its classes in the tree (or TFRecord manifest) in ``data_dir``, by default the
+    --data_dir of flags.txt; a model trained from ImageNet weights rebuilds from its --weights_path file.
+    """
     training_flags = read_training_flags(model_dir)
     if tf.train.latest_checkpoint(model_dir) is None:
         raise ModelDirError(f"{model_dir} holds no checkpoint; train first (python -m fmnist_tf.train "
                             f"--flagfile={os.path.join(model_dir, FLAGS_FILE)})")
-    classifier = Estimator(make_model_fn(training_flags["model"], training_flags["optimizer"],
-                                         float(training_flags["learning_rate"])), model_dir=model_dir)
+    dataset = training_flags.get("dataset", "fashion_mnist")
+    class_names = dataset_class_names(dataset, data_dir or training_flags.get("data_dir"),
+                                      _optional_int(training_flags, "num_classes"),
+                                      training_flags.get("imagenet_source", "jpeg"))
+    params = model_params(dataset, len(class_names), _optional_int(training_flags, "image_size"),
+                          training_flags.get("weights_path"))
+    model_fn = make_model_fn(training_flags["model"], training_flags["optimizer"],
+                             float(training_flags["learning_rate"]), fine_tuning=_fine_tuning(training_flags),
+                             initial_step=latest_global_step(model_dir))
+    classifier = Estimator(model_fn, model_dir=model_dir, params=params)
     if not classifier.model.built:
         raise ModelDirError(f"model {training_flags['model']!r} declares no input, so its checkpoint cannot be "
                             "restored without data; expected a builder that starts with keras.Input")
-    return TrainedModel(model_dir, classifier, training_flags)
+    return TrainedModel(model_dir, classifier, training_flags, tuple(class_names))
