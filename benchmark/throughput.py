@@ -7,6 +7,7 @@ one training epoch from the .gz files, from CSV and from memory. Each method is 
 with the others of its section; medians and ratios go to ``benchmark/results/throughput.md``.
 """
 
+import functools
 import json
 import os
 import platform
@@ -20,8 +21,9 @@ import tensorflow as tf
 from absl import app, flags
 
 from fmnist_tf import data, estimator, exporting, models
+from fmnist_tf.data.atomic import atomic_write
 from fmnist_tf.exporting.litert import tflite_logits
-from fmnist_tf.model_fn import make_model_fn
+from fmnist_tf.model_fn import dtype_policy, make_model_fn
 
 SECTIONS = ("training", "inference", "pipeline")
 
@@ -31,6 +33,8 @@ flags.DEFINE_integer("steps", 100, "Timed training steps per repeat.")
 flags.DEFINE_integer("warmup_steps", 10, "Untimed steps first (tracing, compilation).")
 flags.DEFINE_integer("repeats", 9, "Repeats of each method, alternating.")
 flags.DEFINE_list("sections", list(SECTIONS), f"Which measurements to run, some of: {', '.join(SECTIONS)}.")
+flags.DEFINE_list("training_dtypes", ["float32", "bfloat16"], "Compute dtypes of the training section "
+                  "(bfloat16 pays off on CPUs with AVX512-BF16 or AMX).")
 flags.DEFINE_integer("inference_batch_size", 500, "Images per call in the inference section.")
 flags.DEFINE_string("output", "benchmark/results/throughput.md", "Markdown report.")
 flags.register_validator("sections", lambda names: bool(names) and set(names) <= set(SECTIONS),
@@ -45,14 +49,15 @@ def make_training_dataset(data_dir, batch_size):
     return dataset.repeat().batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
-def time_estimator(dataset, steps, warmup_steps, batch_size):
+def time_estimator(dataset, steps, warmup_steps, batch_size, dtype="float32"):
     """Images/second of one ``Estimator.train(steps=steps)`` call after a warm-up call; each call ends with
     the checkpoint the Estimator always saves, as ``fit`` pays for its own set-up in its timing."""
     with tempfile.TemporaryDirectory() as model_dir:
         config = estimator.RunConfig(model_dir=model_dir, save_checkpoints_steps=10**9,
                                      save_summary_steps=10**9, log_step_count_steps=10**9,
                                      steps_per_loop=100)
-        runner = estimator.Estimator(make_model_fn("convnet", "adam", 0.001, seed=0), config=config)
+        runner = estimator.Estimator(make_model_fn("convnet", "adam", 0.001, seed=0, dtype=dtype),
+                                     config=config)
         runner.train(lambda: dataset, steps=warmup_steps)
         started = time.perf_counter()
         runner.train(lambda: dataset, steps=steps)
@@ -60,10 +65,11 @@ def time_estimator(dataset, steps, warmup_steps, batch_size):
     return steps * batch_size / elapsed
 
 
-def time_model_fit(dataset, steps, warmup_steps, batch_size):
+def time_model_fit(dataset, steps, warmup_steps, batch_size, dtype="float32"):
     """Images/second of one ``model.fit`` call of ``steps`` steps with Keras's defaults, after a warm-up call."""
     keras.utils.set_random_seed(0)
-    model = models.build("convnet")
+    with dtype_policy(dtype):
+        model = models.build("convnet")
     model.compile(optimizer=keras.optimizers.Adam(0.001),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(dataset, epochs=1, steps_per_epoch=warmup_steps, verbose=0)
@@ -146,24 +152,32 @@ def table(title, description, samples, baseline):
 
 
 def describe_machine():
-    cpu = platform.processor() or platform.machine()
+    """The CPU, with the bfloat16 instructions it has, and the software versions."""
+    cpu, features = platform.processor() or platform.machine(), set()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-    except (OSError, StopIteration):
+            first_cpu = handle.read().split("\n\n")[0]
+        fields = {key.strip(): value.strip() for key, value in
+                  (line.split(":", 1) for line in first_cpu.splitlines() if ":" in line)}
+        cpu, features = fields["model name"], set(fields.get("flags", "").split())
+    except (OSError, KeyError):
         pass
-    return (f"{cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, "
-            f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
+    bfloat16 = [name for name in ("avx512_bf16", "amx_bf16") if name in features]
+    return (f"{cpu} ({', '.join(bfloat16) or 'no bfloat16 instructions'}), {os.cpu_count()} logical CPUs, "
+            f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}")
 
 
 def training_section(data_dir):
     dataset = make_training_dataset(data_dir, FLAGS.batch_size)
     num_images = FLAGS.steps * FLAGS.batch_size
-    samples = measure({
-        "Estimator loop (fmnist_tf)": lambda: time_estimator(dataset, FLAGS.steps, FLAGS.warmup_steps,
-                                                             FLAGS.batch_size),
-        "keras Model.fit": lambda: time_model_fit(dataset, FLAGS.steps, FLAGS.warmup_steps, FLAGS.batch_size),
-    }, FLAGS.repeats)
+    methods = {}
+    for dtype in FLAGS.training_dtypes:
+        suffix = "" if dtype == "float32" else f", {dtype} mixed precision"
+        methods[f"Estimator loop (fmnist_tf){suffix}"] = functools.partial(
+            time_estimator, dataset, FLAGS.steps, FLAGS.warmup_steps, FLAGS.batch_size, dtype)
+        methods[f"keras Model.fit{suffix}"] = functools.partial(
+            time_model_fit, dataset, FLAGS.steps, FLAGS.warmup_steps, FLAGS.batch_size, dtype)
+    samples = measure(methods, FLAGS.repeats)
     description = (
         f"Convnet (3,274,634 parameters), Adam, batch {FLAGS.batch_size}, in-memory data; {FLAGS.steps} timed "
         f"steps ({num_images:,} images) after {FLAGS.warmup_steps} warm-up steps. Each figure is one whole call, "
@@ -197,7 +211,8 @@ def main(argv):
     load_at_start = os.getloadavg()[0]
     builders = {"training": training_section, "inference": inference_section, "pipeline": pipeline_section}
     command = ("python benchmark/throughput.py "
-               f"--sections={','.join(FLAGS.sections)} --batch_size={FLAGS.batch_size} --steps={FLAGS.steps} "
+               f"--sections={','.join(FLAGS.sections)} --training_dtypes={','.join(FLAGS.training_dtypes)} "
+               f"--batch_size={FLAGS.batch_size} --steps={FLAGS.steps} "
                f"--repeats={FLAGS.repeats}")
     lines = ["# Throughput of the convnet", "", f"Command: `{command}`  ",
              f"Machine: {describe_machine()}; 1-minute load average at the start: {load_at_start:.1f}  ",
@@ -210,10 +225,8 @@ def main(argv):
     report = "\n".join(lines)
     print(report)
     os.makedirs(os.path.dirname(FLAGS.output) or ".", exist_ok=True)
-    temporary = FLAGS.output + ".tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(report)
-    os.replace(temporary, FLAGS.output)
+    with atomic_write(FLAGS.output) as stream:
+        stream.write(report.encode("utf-8"))
     print(json.dumps(all_medians))
 
 

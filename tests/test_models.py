@@ -52,12 +52,21 @@ def test_architectures_have_their_published_parameter_counts(name, input_shape, 
     assert trainable_parameters(models.build(name, input_shape=input_shape)) == expected
 
 
-@pytest.mark.parametrize("name", ["lenet5", "small_cnn", "resnet18", "preact_resnet18", "wrn16_4"])
+@pytest.mark.parametrize("name", ["lenet5", "small_cnn", "fast_cnn", "resnet18", "preact_resnet18", "wrn16_4"])
 def test_every_model_takes_uint8_pixels_and_returns_logits_per_class(name):
     model = models.build(name)
     assert model.inputs[0].dtype == "uint8"
     pixels = np.random.default_rng(0).integers(0, 256, size=(2, 28, 28, 1), dtype=np.uint8)
     assert tuple(model(pixels, training=False).shape) == (2, 10)
+
+
+def test_fast_cnn_has_no_batch_norm_and_pools_to_3x3():
+    model = models.build("fast_cnn")
+    shapes = {layer.name: tuple(layer.output.shape) for layer in model.layers}
+    assert [shapes[f"pool{stage}"] for stage in (1, 2, 3)] == [(None, 14, 14, 32), (None, 7, 7, 64),
+                                                                (None, 3, 3, 128)]
+    assert not any("batch_norm" in layer.name for layer in model.layers)
+    assert model.count_params() == 584_170
 
 
 def test_resnet_stages_run_at_28_14_7_and_4_pixels():

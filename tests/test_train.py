@@ -32,6 +32,7 @@ def table_value(stdout, row):
     ("--learning_rate=-0.1", "--learning_rate must be > 0"),
     ("--optimizer=adagrad_typo", "--optimizer"),
     ("--warmup_steps=6", "--warmup_steps must be smaller than --train_steps"),
+    ("--input=tfdx", "flag --data_source=tfdx: value should be one of <idx|csv|memory|tfds>"),
 ])
 def test_invalid_flags_fail_at_once_with_absl_message(tmp_path, bad_flag, message):
     result = train("--flagfile=fmnist_tf/configs/convnet_smoke.cfg", f"--model_dir={tmp_path}/m", bad_flag)

@@ -12,6 +12,7 @@ MODELS = {
     "convnet": convnet,
     "lenet5": small.lenet5,
     "small_cnn": small.small_cnn,
+    "fast_cnn": small.fast_cnn,
     "resnet18": functools.partial(resnet.resnet, 18),
     "resnet34": functools.partial(resnet.resnet, 34),
     "preact_resnet18": functools.partial(resnet.resnet, 18, preactivation=True),

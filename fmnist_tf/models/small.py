@@ -46,3 +46,23 @@ def small_cnn(num_classes=10, input_shape=(28, 28, 1), widths=(32, 64, 128), dro
     x = layers.Dropout(dropout_rate, name="dropout")(x)
     logits = layers.Dense(num_classes, name="logits")(x)                      # [B, 10]
     return keras.Model(pixels, logits, name="small_cnn")
+
+
+def fast_cnn(num_classes=10, input_shape=(28, 28, 1), widths=(32, 64, 128), dense_units=256, dropout_rate=0.3):
+    """Two 3x3 conv+ReLU per stage, max-pooling after each, a dense layer: small_cnn without BatchNorm.
+
+    On CPUs the BatchNorm and separate ReLU passes over every activation cost more than the convolutions
+    (small_cnn trains 4x slower in bfloat16); here each ReLU is fused into its convolution.
+    With the default widths: 584,170 parameters.
+    """
+    pixels, x = standardized_pixels(input_shape)
+    for stage, filters in enumerate(widths, start=1):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"conv{stage}a")(x)
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"conv{stage}b")(x)
+        x = layers.MaxPooling2D(2, name=f"pool{stage}")(x)                  # [B, 14, 14, .], 7x7, 3x3
+    x = layers.Flatten(name="flatten")(x)                                     # [B, 9 * widths[-1]]
+    x = layers.Dropout(dropout_rate, name="dropout1")(x)
+    x = layers.Dense(dense_units, activation="relu", name="dense")(x)        # [B, dense_units]
+    x = layers.Dropout(dropout_rate, name="dropout")(x)
+    logits = layers.Dense(num_classes, name="logits")(x)                      # [B, 10]
+    return keras.Model(pixels, logits, name="fast_cnn")
