@@ -1,10 +1,12 @@
-"""Throughput of the convnet in one run: training, inference by export format, and the input pipelines.
+"""Throughput in one run: the convnet's training, inference by export format and input pipelines; ImageNet's.
 
-``python benchmark/throughput.py [--sections=training,inference,pipeline]``: training images/second of
+``python benchmark/throughput.py [--sections=training,inference,pipeline,imagenet]``: training images/second of
 the Estimator loop against plain ``keras.Model.fit``; inference images/second of the Keras model, its
 SavedModel and its TFLite float32 and INT8 models on the 10,000 test images; tf.data images/second of
-one training epoch from the .gz files, from CSV and from memory. Each method is repeated, alternating
-with the others of its section; medians and ratios go to ``benchmark/results/throughput.md``.
+one training epoch from the .gz files, from CSV and from memory; for ImageNet-style work
+(``imagenet_throughput``), the JPEG and TFRecord pipelines and ResNet50 training and inference in float32 and
+bfloat16. Each method is repeated, alternating with the others of its section; medians and ratios go to
+``benchmark/results/throughput.md``.
 """
 
 import functools
@@ -25,7 +27,9 @@ from fmnist_tf.data.atomic import atomic_write
 from fmnist_tf.exporting.litert import tflite_logits
 from fmnist_tf.model_fn import dtype_policy, make_model_fn
 
-SECTIONS = ("training", "inference", "pipeline")
+import imagenet_throughput  # beside this file: on sys.path when it runs as a script
+
+SECTIONS = ("training", "inference", "pipeline", "imagenet")
 
 flags.DEFINE_string("data_dir", "data/fashion", "Folder with the Fashion-MNIST .gz files.")
 flags.DEFINE_integer("batch_size", 400, "Global batch size.")
@@ -35,7 +39,15 @@ flags.DEFINE_integer("repeats", 9, "Repeats of each method, alternating.")
 flags.DEFINE_list("sections", list(SECTIONS), f"Which measurements to run, some of: {', '.join(SECTIONS)}.")
 flags.DEFINE_list("training_dtypes", ["float32", "bfloat16"], "Compute dtypes of the training section "
                   "(bfloat16 pays off on CPUs with AVX512-BF16 or AMX).")
+flags.DEFINE_bool("training_xla", True, "Also time the Estimator loop with each step compiled by XLA.")
 flags.DEFINE_integer("inference_batch_size", 500, "Images per call in the inference section.")
+flags.DEFINE_string("imagenet_dir", None, "ILSVRC2012 tree for the imagenet section; without it, a synthetic "
+                    "tree of generated JPEGs is written to a temporary folder.")
+flags.DEFINE_integer("imagenet_classes", 10, "The imagenet section reads the first N classes ...")
+flags.DEFINE_integer("imagenet_examples_per_class", 50, "... and the first K training images of each.")
+flags.DEFINE_integer("imagenet_batch_size", 32, "ResNet50's batch in the imagenet section.")
+flags.DEFINE_integer("imagenet_steps", 5, "Timed ResNet50 training steps per repeat.")
+flags.DEFINE_integer("imagenet_warmup_steps", 2, "Untimed ResNet50 training steps first.")
 flags.DEFINE_string("output", "benchmark/results/throughput.md", "Markdown report.")
 flags.register_validator("sections", lambda names: bool(names) and set(names) <= set(SECTIONS),
                          message=f"--sections takes some of: {', '.join(SECTIONS)}")
@@ -49,13 +61,13 @@ def make_training_dataset(data_dir, batch_size):
     return dataset.repeat().batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
-def time_estimator(dataset, steps, warmup_steps, batch_size, dtype="float32"):
+def time_estimator(dataset, steps, warmup_steps, batch_size, dtype="float32", jit_compile=False):
     """Images/second of one ``Estimator.train(steps=steps)`` call after a warm-up call; each call ends with
     the checkpoint the Estimator always saves, as ``fit`` pays for its own set-up in its timing."""
     with tempfile.TemporaryDirectory() as model_dir:
         config = estimator.RunConfig(model_dir=model_dir, save_checkpoints_steps=10**9,
                                      save_summary_steps=10**9, log_step_count_steps=10**9,
-                                     steps_per_loop=100)
+                                     steps_per_loop=100, jit_compile=jit_compile)
         runner = estimator.Estimator(make_model_fn("convnet", "adam", 0.001, seed=0, dtype=dtype),
                                      config=config)
         runner.train(lambda: dataset, steps=warmup_steps)
@@ -177,6 +189,9 @@ def training_section(data_dir):
             time_estimator, dataset, FLAGS.steps, FLAGS.warmup_steps, FLAGS.batch_size, dtype)
         methods[f"keras Model.fit{suffix}"] = functools.partial(
             time_model_fit, dataset, FLAGS.steps, FLAGS.warmup_steps, FLAGS.batch_size, dtype)
+        if FLAGS.training_xla:
+            methods[f"Estimator loop (fmnist_tf){suffix}, XLA"] = functools.partial(
+                time_estimator, dataset, FLAGS.steps, FLAGS.warmup_steps, FLAGS.batch_size, dtype, True)
     samples = measure(methods, FLAGS.repeats)
     description = (
         f"Convnet (3,274,634 parameters), Adam, batch {FLAGS.batch_size}, in-memory data; {FLAGS.steps} timed "
@@ -205,6 +220,59 @@ def pipeline_section(data_dir):
     return table("Input pipeline", description, samples, "memory (decoded .gz files)")
 
 
+def imagenet_section(imagenet_dir, repeats, **settings):
+    """Tables of the ImageNet input pipelines, ResNet50 training and ResNet50 inference, and their medians;
+    ``settings`` are ``ImagenetBenchmark``'s fields. Without ``imagenet_dir``, a synthetic tree is written first."""
+    with tempfile.TemporaryDirectory(prefix="fmnist_tf_imagenet_throughput_") as scratch:
+        settings = imagenet_throughput.ImagenetBenchmark(imagenet_dir or os.path.join(scratch, "ILSVRC2012"),
+                                                         **settings)
+        if imagenet_dir is None:
+            mean_bytes = imagenet_throughput.write_synthetic_imagenet(
+                settings.data_dir, settings.num_classes, settings.examples_per_class)
+            width, height = imagenet_throughput.SYNTHETIC_IMAGE_SIZE
+            source = (f"No `--imagenet_dir`: a synthetic ILSVRC-layout tree written for this run, {settings.num_classes} "
+                      f"classes x {settings.examples_per_class} generated JPEGs of {width}x{height} px (smooth colour "
+                      f"fields with noise, mean {mean_bytes / 1000:.0f} kB, seed 0)")
+        else:
+            source = (f"`{imagenet_dir}`: the training images of its first {settings.num_classes} classes, "
+                      f"at most {settings.examples_per_class} of each")
+        num_images = settings.num_images
+        gpus = tf.config.list_physical_devices("GPU")
+        device = f"{len(gpus)} GPU(s) visible" if gpus else "CPU only; GPU: not measured (this machine has none)"
+        pipeline = measure(timed(imagenet_throughput.pipeline_methods(settings, os.path.join(scratch, "tfrecords")),
+                                 num_images), repeats)
+        training = measure(imagenet_throughput.training_methods(settings, scratch), repeats)
+        images = imagenet_throughput.evaluation_images(settings)
+        inference = measure(timed(imagenet_throughput.inference_methods(settings, images), len(images)), repeats)
+    size = settings.image_size
+    pipeline_lines, pipeline_medians = table(
+        "ImageNet input pipeline",
+        f"{source}; {device}. One pass over its {num_images:,} images through `make_imagenet_dataset` ({size} px, "
+        f"batch {settings.batch_size}, shuffled for training), iterated without a model; the TFRecord shards "
+        f"({imagenet_throughput.TFRECORD_SHARDS}) are written from the same images before timing.",
+        pipeline, next(iter(pipeline)))
+    training_lines, training_medians = table(
+        "ResNet50 training",
+        f"ResNet50 (`weights=None`, {imagenet_throughput.IMAGENET_NUM_CLASSES} logits, {size} px), SGD with momentum, "
+        f"batch {settings.batch_size}, fed by the JPEG training pipeline: one `Estimator.train(steps="
+        f"{settings.steps})` call per repeat ({settings.steps * settings.batch_size} images, with the checkpoint it "
+        f"saves at the end), on one Estimator per dtype warmed up by {settings.warmup_steps} steps.",
+        training, next(iter(training)))
+    inference_lines, inference_medians = table(
+        "ResNet50 inference",
+        f"ResNet50 as above, `model.predict` of {len(images)} evaluation crops held in memory, batch "
+        f"{settings.batch_size}, after a warm-up call.",
+        inference, next(iter(inference)))
+    return (pipeline_lines + training_lines + inference_lines,
+            {**pipeline_medians, **training_medians, **inference_medians})
+
+
+def report_title(sections):
+    subjects = (["the convnet"] if set(sections) - {"imagenet"} else []) + (
+        ["ImageNet-style work (ResNet50)"] if "imagenet" in sections else [])
+    return "# Throughput of " + " and of ".join(subjects)
+
+
 def main(argv):
     del argv
     # Other processes slow every method of a section alike (they take turns), but the report says so.
@@ -212,6 +280,7 @@ def main(argv):
     builders = {"training": training_section, "inference": inference_section, "pipeline": pipeline_section}
     command = ("python benchmark/throughput.py "
                f"--sections={','.join(FLAGS.sections)} --training_dtypes={','.join(FLAGS.training_dtypes)} "
+               f"--{'' if FLAGS.training_xla else 'no'}training_xla "
                f"--batch_size={FLAGS.batch_size} --steps={FLAGS.steps} "
                f"--repeats={FLAGS.repeats}")
     lines = ["# Throughput of the convnet", "", f"Command: `{command}`  ",

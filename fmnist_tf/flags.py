@@ -105,6 +105,8 @@ def define_run_config_flags(model_dir=None):
     flags.DEFINE_integer("keep_checkpoint_max", 5, "How many recent checkpoints to keep.", lower_bound=1)
     flags.DEFINE_integer("save_summary_steps", 100, "Write training summaries every this many steps.",
                          lower_bound=1)
+    flags.DEFINE_bool("jit_compile", False, "Compile each training step with XLA (measure first: on CPUs it can "
+                      "be slower; see benchmark/results/throughput.md).")
     flags.DEFINE_bool("histogram_summaries", False, "Also write a histogram of every trainable weight at each "
                       "summary step (bigger event files).")
     flags.register_validator("model_dir", bool, message="--model_dir is required")
@@ -330,6 +332,7 @@ def run_config(flag_values, strategy=None):
         keep_checkpoint_max=flag_values.keep_checkpoint_max,
         save_summary_steps=flag_values.save_summary_steps,
         steps_per_loop=flag_values.steps_per_loop,
+        jit_compile=flag_values.jit_compile,
         train_distribute=strategy,
         tf_random_seed=flag_values.seed,
         # No image summaries for ImageNet: each evaluation would take a second pass and a 1000-class confusion.

@@ -109,3 +109,12 @@ def test_mixed_precision_computes_in_low_precision_keeps_float32_weights_and_lea
     assert {variable.dtype for variable in runner.model.trainable_variables} == {"float32"}
     assert after["loss"] < before["loss"]
     assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
+
+
+def test_xla_compiled_steps_train_like_the_plain_loop(tmp_path):
+    losses = {}
+    for jit_compile in (False, True):
+        runner = make_estimator(tmp_path / str(jit_compile), jit_compile=jit_compile)
+        runner.train(TRAIN_INPUT_FN, steps=8)
+        losses[jit_compile] = runner.evaluate(EVAL_INPUT_FN)["loss"]
+    assert losses[True] == pytest.approx(losses[False], rel=1e-3)

@@ -29,6 +29,7 @@ class RunConfig:
     save_summary_steps: int = 100
     log_step_count_steps: int = 100
     steps_per_loop: int = 100  # training steps run inside one compiled call
+    jit_compile: bool = False  # compile each training step with XLA
     train_distribute: tf.distribute.Strategy | None = None  # None: tf.distribute.get_strategy()
     tf_random_seed: int | None = None
     # Given, training also writes a grid of its input images and each evaluation its confusion
@@ -363,7 +364,7 @@ class Estimator:
     @functools.cached_property
     def _train_loop(self):
         return loops.make_train_loop(self.model, self._optimizer, self._strategy, self._global_step,
-                                     self._label_smoothing)
+                                     self._label_smoothing, self.config.jit_compile)
 
     def _evaluate_loop(self, flip):
         key = ("evaluate_loop", flip)

@@ -75,11 +75,12 @@ def _sum_over_batches(strategy, iterator, max_batches, replica_fn, total_dtypes,
     return batches_run, totals
 
 
-def make_train_loop(model, optimizer, strategy, global_step, label_smoothing=0.0):
+def make_train_loop(model, optimizer, strategy, global_step, label_smoothing=0.0, jit_compile=False):
     """Returns ``train_loop(iterator, num_steps) -> (steps_run, loss_sum, correct, examples)``.
 
     Each step averages the loss over the global batch, adds the model's regularization losses,
     applies the gradients and increments ``global_step``. ``label_smoothing`` applies to training only.
+    ``jit_compile`` compiles each step (not the loop, whose input iterator XLA cannot hold) with XLA.
     """
 
     def train_step(features, labels):
@@ -99,10 +100,12 @@ def make_train_loop(model, optimizer, strategy, global_step, label_smoothing=0.0
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
         return loss, _count_correct(labels, logits), tf.cast(examples, tf.int64)
 
+    replica_step = tf.function(train_step, jit_compile=True) if jit_compile else train_step
+
     @tf.function
     def train_loop(iterator, num_steps):
         steps_run, (loss_sum, correct, examples) = _sum_over_batches(
-            strategy, iterator, num_steps, train_step, (tf.float32, tf.int64, tf.int64),
+            strategy, iterator, num_steps, replica_step, (tf.float32, tf.int64, tf.int64),
             after_each_batch=lambda: global_step.assign_add(1))
         return steps_run, loss_sum, correct, examples
 
