@@ -48,7 +48,8 @@ flags.DEFINE_integer("imagenet_examples_per_class", 50, "... and the first K tra
 flags.DEFINE_integer("imagenet_batch_size", 32, "ResNet50's batch in the imagenet section.")
 flags.DEFINE_integer("imagenet_steps", 5, "Timed ResNet50 training steps per repeat.")
 flags.DEFINE_integer("imagenet_warmup_steps", 2, "Untimed ResNet50 training steps first.")
-flags.DEFINE_string("output", "benchmark/results/throughput.md", "Markdown report.")
+flags.DEFINE_string("output", None, "Markdown report; default benchmark/results/throughput.md, or "
+                    "throughput_imagenet.md beside it when --sections=imagenet alone.")
 flags.register_validator("sections", lambda names: bool(names) and set(names) <= set(SECTIONS),
                          message=f"--sections takes some of: {', '.join(SECTIONS)}")
 FLAGS = flags.FLAGS
@@ -142,13 +143,18 @@ def pipeline_methods(data_dir, batch_size):
             "CSV streaming": read_epoch("csv", csv_dir)}
 
 
+def format_rate(rate):
+    """Whole images/s, but three significant digits below 100 (ResNet50 on a CPU trains a few per second)."""
+    return f"{rate:.0f}" if rate >= 100 else f"{rate:.3g}"
+
+
 def measure(rates, repeats):
     """{name: [images/s per repeat]} of zero-argument callables returning images/s, taking turns."""
     samples = {name: [] for name in rates}
     for repeat in range(repeats):
         for name, rate in rates.items():
             samples[name].append(rate())
-            print(f"repeat {repeat + 1}: {name}: {samples[name][-1]:.0f} images/s", flush=True)
+            print(f"repeat {repeat + 1}: {name}: {format_rate(samples[name][-1])} images/s", flush=True)
     return samples
 
 
@@ -158,8 +164,8 @@ def table(title, description, samples, baseline):
     lines = [f"## {title}", "", description, "",
              f"| method | median images/s | ratio to {baseline} | all repeats |", "| --- | ---: | ---: | --- |"]
     for name, rates in samples.items():
-        lines.append(f"| {name} | {medians[name]:.0f} | {medians[name] / medians[baseline]:.2f} | "
-                     f"{', '.join(f'{rate:.0f}' for rate in rates)} |")
+        lines.append(f"| {name} | {format_rate(medians[name])} | {medians[name] / medians[baseline]:.2f} | "
+                     f"{', '.join(format_rate(rate) for rate in rates)} |")
     return lines + [""], medians
 
 
@@ -230,9 +236,9 @@ def imagenet_section(imagenet_dir, repeats, **settings):
             mean_bytes = imagenet_throughput.write_synthetic_imagenet(
                 settings.data_dir, settings.num_classes, settings.examples_per_class)
             width, height = imagenet_throughput.SYNTHETIC_IMAGE_SIZE
-            source = (f"No `--imagenet_dir`: a synthetic ILSVRC-layout tree written for this run, {settings.num_classes} "
-                      f"classes x {settings.examples_per_class} generated JPEGs of {width}x{height} px (smooth colour "
-                      f"fields with noise, mean {mean_bytes / 1000:.0f} kB, seed 0)")
+            source = (f"No `--imagenet_dir`: a synthetic ILSVRC-layout tree written for this run, "
+                      f"{settings.num_classes} classes x {settings.examples_per_class} generated JPEGs of "
+                      f"{width}x{height} px (smooth colour fields with noise, mean {mean_bytes / 1000:.0f} kB, seed 0)")
         else:
             source = (f"`{imagenet_dir}`: the training images of its first {settings.num_classes} classes, "
                       f"at most {settings.examples_per_class} of each")
@@ -277,13 +283,24 @@ def main(argv):
     del argv
     # Other processes slow every method of a section alike (they take turns), but the report says so.
     load_at_start = os.getloadavg()[0]
-    builders = {"training": training_section, "inference": inference_section, "pipeline": pipeline_section}
+    imagenet_settings = dict(
+        num_classes=FLAGS.imagenet_classes, examples_per_class=FLAGS.imagenet_examples_per_class,
+        batch_size=FLAGS.imagenet_batch_size, steps=FLAGS.imagenet_steps, warmup_steps=FLAGS.imagenet_warmup_steps,
+        dtypes=tuple(FLAGS.training_dtypes))
+    builders = {"training": training_section, "inference": inference_section, "pipeline": pipeline_section,
+                "imagenet": lambda _: imagenet_section(FLAGS.imagenet_dir, FLAGS.repeats, **imagenet_settings)}
     command = ("python benchmark/throughput.py "
                f"--sections={','.join(FLAGS.sections)} --training_dtypes={','.join(FLAGS.training_dtypes)} "
                f"--{'' if FLAGS.training_xla else 'no'}training_xla "
                f"--batch_size={FLAGS.batch_size} --steps={FLAGS.steps} "
                f"--repeats={FLAGS.repeats}")
-    lines = ["# Throughput of the convnet", "", f"Command: `{command}`  ",
+    if "imagenet" in FLAGS.sections:
+        command += (f"{f' --imagenet_dir={FLAGS.imagenet_dir}' if FLAGS.imagenet_dir else ''} "
+                    f"--imagenet_classes={FLAGS.imagenet_classes} "
+                    f"--imagenet_examples_per_class={FLAGS.imagenet_examples_per_class} "
+                    f"--imagenet_batch_size={FLAGS.imagenet_batch_size} --imagenet_steps={FLAGS.imagenet_steps} "
+                    f"--imagenet_warmup_steps={FLAGS.imagenet_warmup_steps}")
+    lines = [report_title(FLAGS.sections), "", f"Command: `{command}`  ",
              f"Machine: {describe_machine()}; 1-minute load average at the start: {load_at_start:.1f}  ",
              f"{FLAGS.repeats} repeats of each method, taking turns within its section; medians.", ""]
     all_medians = {}
@@ -293,8 +310,11 @@ def main(argv):
         all_medians[section] = {name: round(value, 1) for name, value in medians.items()}
     report = "\n".join(lines)
     print(report)
-    os.makedirs(os.path.dirname(FLAGS.output) or ".", exist_ok=True)
-    with atomic_write(FLAGS.output) as stream:
+    # The ImageNet report has a file of its own, so that measuring it leaves the convnet's report in place.
+    output = FLAGS.output or ("benchmark/results/throughput_imagenet.md" if FLAGS.sections == ["imagenet"]
+                              else "benchmark/results/throughput.md")
+    os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
+    with atomic_write(output) as stream:
         stream.write(report.encode("utf-8"))
     print(json.dumps(all_medians))
 
