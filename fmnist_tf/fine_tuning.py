@@ -60,8 +60,9 @@ def train_and_evaluate(classifier, train_spec, eval_spec, fine_tuning, make_fine
         head_spec = dataclasses.replace(train_spec, max_steps=min(fine_tuning.freeze_backbone_steps,
                                                                   train_spec.max_steps))
         _, evaluations = estimator.train_and_evaluate(classifier, head_spec, eval_spec, monitors)
-        if classifier.global_step < fine_tuning.freeze_backbone_steps or classifier.global_step >= train_spec.max_steps:
-            return evaluations[-1], evaluations
+        if (classifier.stopped_by_sigterm or classifier.global_step < fine_tuning.freeze_backbone_steps
+                or classifier.global_step >= train_spec.max_steps):
+            return (evaluations[-1] if evaluations else None), evaluations
         fine_tuning.set_trainable(classifier.model, fine_tuned=True)
         classifier.replace_optimizer(make_fine_tuning_optimizer)
         _log_phase(classifier.model, classifier.global_step, True, fine_tuning.unfreeze_blocks)

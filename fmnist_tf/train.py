@@ -69,6 +69,9 @@ def run(flags_obj, datasets_override=None, strategy_override=None):
             lambda: make_training_optimizer(flags_obj.optimizer, schedule.learning_rate, **optimizer_options),
             monitors=fmnist_flags.monitors(flags_obj))
     train_seconds = time.monotonic() - started
+    if classifier.stopped_by_sigterm:  # checkpointed: a rerun with the same flags continues from here
+        return {"stopped_by_sigterm": True, "global_step": classifier.global_step,
+                "steps_this_run": classifier.global_step - steps_before, "evaluations": evaluations}
     test_metrics = classifier.evaluate(input_fns["test"], steps=eval_steps, name="test")
     flip_metrics = (classifier.evaluate(input_fns["test"], steps=eval_steps, name="test_flip", flip=True)
                     if flags_obj.tta_flip else None)
@@ -122,7 +125,11 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     stats = run(flags.FLAGS)
-    print(format_results_table(stats))
+    if stats.get("stopped_by_sigterm"):
+        print(f"Stopped by SIGTERM at global step {stats['global_step']}, checkpointed; rerun the same command "
+              "to continue.")
+    else:
+        print(format_results_table(stats))
 
 
 def run_main():

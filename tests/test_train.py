@@ -2,6 +2,7 @@
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,30 @@ def test_convnet_beats_85_percent_after_a_short_real_run(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert float(table_value(result.stdout, "test accuracy")) > 0.85
     assert os.path.exists(tmp_path / "m" / "model.ckpt-400.index")
+
+
+@pytest.mark.real_data
+@needs_real_data
+def test_sigterm_checkpoints_exits_zero_and_the_rerun_continues(tmp_path):
+    args = ["--flagfile=fmnist_tf/configs/convnet_smoke.cfg", f"--model_dir={tmp_path}/m", "--train_steps=100000",
+            "--steps_per_eval=100000", "--save_checkpoints_steps=100000", "--validation_size=500",
+            "--projector_examples=0"]
+    process = subprocess.Popen([sys.executable, "-m", "fmnist_tf.train", *args], cwd=REPO, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Training has started once the first loss is logged (every 100 steps: log_step_count_steps).
+    for line in process.stderr:
+        if "loss = " in line:
+            break
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr[-3000:]
+    match = re.search(r"Stopped by SIGTERM at global step (\d+), checkpointed", stdout)
+    assert match, stdout
+    stopped_at = int(match.group(1))
+    assert 100 <= stopped_at < 100000
+    assert (tmp_path / "m" / f"model.ckpt-{stopped_at}.index").exists()
+
+    rerun = train(*args[:2], "--train_steps=" + str(stopped_at + 2), "--steps_per_eval=2",
+                  "--save_checkpoints_steps=2", "--validation_size=500", "--projector_examples=0", "--resume")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert table_value(rerun.stdout, "steps this run") == "2"

@@ -5,11 +5,14 @@
 every worker runs the same calls; only the chief writes into model_dir.
 """
 
+import contextlib
 import dataclasses
 import functools
 import inspect
 import os
+import signal
 import tempfile
+import threading
 import time
 
 import keras
@@ -84,6 +87,7 @@ class Estimator:
         self._checkpoint_manager = self._make_checkpoint_manager(model_dir, config.keep_checkpoint_max)
         self._summary_writers = {}
         self.train_seconds = 0.0  # wall time spent in train() by this object: time-to-accuracy leaves out evaluations
+        self.stopped_by_sigterm = False  # train() stopped early, checkpointed, on SIGTERM
         self._evaluation_functions = {}  # compiled once per (kind, flip)
         if self.config.hparams:
             summaries.write_hparams(self._summary_writer(model_dir), self.config.hparams, trial_id=model_dir)
@@ -155,6 +159,17 @@ class Estimator:
             features, labels = next(iter(local_datasets[0]))
             summaries.write_training_images(writer, step, features, labels, self.config.class_names)
         loss = None
+        with _sigterm_requests() as sigterm_received:
+            loss, step = self._train_calls(iterator, writer, step, last_step, sigterm_received)
+        self._save_checkpoint()
+        writer.flush()
+        self.train_seconds += time.perf_counter() - call_started
+        logging.info("Loss for final step: %s.", loss)
+        return self
+
+    def _train_calls(self, iterator, writer, step, last_step, sigterm_received):
+        """Runs compiled training calls to ``last_step`` (None: the input's end) or a SIGTERM; ``(loss, step)``."""
+        loss = None
         while last_step is None or step < last_step:
             num_steps = self._steps_in_next_call(step, last_step)
             started = time.perf_counter()
@@ -171,11 +186,11 @@ class Estimator:
             if steps_run < num_steps:
                 logging.info("The input ended at global step %d.", step)
                 break
-        self._save_checkpoint()
-        writer.flush()
-        self.train_seconds += time.perf_counter() - call_started
-        logging.info("Loss for final step: %s.", loss)
-        return self
+            if sigterm_received():
+                logging.warning("SIGTERM received: stopping at global step %d, after a checkpoint.", step)
+                self.stopped_by_sigterm = True
+                break
+        return loss, step
 
     def evaluate(self, input_fn, steps=None, name=None, flip=False):
         """Evaluates on the whole input (or ``steps`` batches): ``{"accuracy", "top_5_accuracy", "loss",
@@ -404,6 +419,23 @@ def _takes_input_context(input_fn):
 
 def _zeros_for_spec(spec):
     return tf.zeros([1 if size is None else size for size in spec.shape], spec.dtype)
+
+
+@contextlib.contextmanager
+def _sigterm_requests():
+    """Yields ``received()``: whether SIGTERM arrived, so training ends after its current compiled call.
+
+    Only the main thread can set signal handlers; elsewhere SIGTERM keeps its usual effect.
+    """
+    received = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield received.is_set
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.set())
+    try:
+        yield received.is_set
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _crossed_multiple(previous_step, step, every):

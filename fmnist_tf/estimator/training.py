@@ -26,7 +26,8 @@ def train_and_evaluate(estimator, train_spec, eval_spec, monitors=()):
 
     Returns ``(final metrics, every evaluation's metrics in order)``; a model_dir already at
     ``max_steps`` is evaluated once. Training stops early if its input ends, or when one of the
-    ``monitors`` (``fmnist_tf.estimator.monitors``) says so after an evaluation.
+    ``monitors`` (``fmnist_tf.estimator.monitors``) says so after an evaluation; after a SIGTERM it
+    returns at once, without evaluating (final metrics None if nothing was evaluated).
     """
     if eval_spec.every_n_steps <= 0:
         raise ValueError(f"Must specify every_n_steps > 0, given: {eval_spec.every_n_steps}")
@@ -36,6 +37,8 @@ def train_and_evaluate(estimator, train_spec, eval_spec, monitors=()):
         next_evaluation = min((step // eval_spec.every_n_steps + 1) * eval_spec.every_n_steps,
                               train_spec.max_steps)
         estimator.train(train_spec.input_fn, max_steps=next_evaluation)
+        if estimator.stopped_by_sigterm:  # checkpointed; the process is asked to end, not to evaluate
+            return (evaluations[-1] if evaluations else None), evaluations
         previous_step, step = step, estimator.global_step
         if step == previous_step:
             break
