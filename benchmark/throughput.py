@@ -12,7 +12,6 @@ bfloat16. Each method is repeated, alternating with the others of its section; m
 import functools
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -24,6 +23,7 @@ from absl import app, flags
 
 from fmnist_tf import data, estimator, exporting, models
 from fmnist_tf.data.atomic import atomic_write
+from machine import describe_machine
 from fmnist_tf.exporting.litert import tflite_logits
 from fmnist_tf.model_fn import dtype_policy, make_model_fn
 
@@ -167,22 +167,6 @@ def table(title, description, samples, baseline):
         lines.append(f"| {name} | {format_rate(medians[name])} | {medians[name] / medians[baseline]:.2f} | "
                      f"{', '.join(format_rate(rate) for rate in rates)} |")
     return lines + [""], medians
-
-
-def describe_machine():
-    """The CPU, with the bfloat16 instructions it has, and the software versions."""
-    cpu, features = platform.processor() or platform.machine(), set()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            first_cpu = handle.read().split("\n\n")[0]
-        fields = {key.strip(): value.strip() for key, value in
-                  (line.split(":", 1) for line in first_cpu.splitlines() if ":" in line)}
-        cpu, features = fields["model name"], set(fields.get("flags", "").split())
-    except (OSError, KeyError):
-        pass
-    bfloat16 = [name for name in ("avx512_bf16", "amx_bf16") if name in features]
-    return (f"{cpu} ({', '.join(bfloat16) or 'no bfloat16 instructions'}), {os.cpu_count()} logical CPUs, "
-            f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}")
 
 
 def training_section(data_dir):
