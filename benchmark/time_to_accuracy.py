@@ -55,12 +55,12 @@ def train_to_target(recipe, seed, target, steps_per_eval):
             "test_accuracy": accuracy}
 
 
-def report(runs, command):
+def report(runs, command, load_at_start):
     baseline = FLAGS.recipes[-1]
     medians = {recipe: statistics.median(run["train_seconds"] for run in recipe_runs)
                for recipe, recipe_runs in runs.items()}
     lines = [f"# Time to {FLAGS.target_accuracy:.1%} test accuracy", "", f"Command: `{command}`  ",
-             f"Machine: {describe_machine()}; 1-minute load average at the start: {os.getloadavg()[0]:.1f}  ",
+             f"Machine: {describe_machine()}; 1-minute load average at the start: {load_at_start:.1f}  ",
              "Training seconds exclude the test evaluations of the schedule; a run that ends its `--train_steps` "
              "below the target is marked *not reached*.", "",
              f"| recipe | median training seconds | ratio to {baseline} | runs (seconds, step, accuracy) |",
@@ -75,6 +75,7 @@ def report(runs, command):
 
 def main(argv):
     del argv
+    load_at_start = os.getloadavg()[0]
     command = (f"python benchmark/time_to_accuracy.py --recipes={','.join(FLAGS.recipes)} "
                f"--target_accuracy={FLAGS.target_accuracy} --seeds={','.join(FLAGS.seeds)}"
                + (f" --steps_per_eval={FLAGS.steps_per_eval}" if FLAGS.steps_per_eval else ""))
@@ -83,7 +84,7 @@ def main(argv):
         for recipe in FLAGS.recipes:
             runs[recipe].append(train_to_target(recipe, seed, FLAGS.target_accuracy, FLAGS.steps_per_eval))
             print(recipe, seed, runs[recipe][-1], flush=True)
-    text = report(runs, command)
+    text = report(runs, command, load_at_start)
     print(text)
     os.makedirs(os.path.dirname(FLAGS.output) or ".", exist_ok=True)
     with atomic_write(FLAGS.output) as stream:
