@@ -23,22 +23,27 @@ from sklearn_baselines.staging import stage_features  # noqa: E402
 BENCHMARK_DIR = os.path.dirname(os.path.abspath(__file__))
 PRESETS_FILE = os.path.join(BENCHMARK_DIR, "baselines_presets.json")
 
-flags.DEFINE_string("preset", "full", f"A preset of {PRESETS_FILE}: full (benchmark/baselines.json), quick, hog_svm.")
-flags.DEFINE_string("data_dir", "data/fashion", "Folder of the four Fashion-MNIST .gz files.")
-flags.DEFINE_string("results_file", None, "JSON lines file to append to (and resume from); "
-                    "default benchmark/results/baselines_PRESET.jsonl.")
-flags.DEFINE_integer("workers", 2, "Jobs run at the same time, each in its own process.", lower_bound=1)
-flags.DEFINE_enum("features", None, FEATURES, "Features instead of the preset's: standard-scaled pixels (the "
-                  "original), PCA of them, or HOG.")
-flags.DEFINE_integer("pca_components", 50, "Components kept by --features=pca.", lower_bound=1)
-flags.DEFINE_integer("train_size", None, "Stratified subsample of the training set instead of the preset's "
-                     "(0: all 60000).", lower_bound=0)
-flags.DEFINE_integer("repeats", None, "Fits per job on reshuffled training data instead of the preset's.",
-                     lower_bound=1)
-flags.DEFINE_float("time_limit_s", None, "Seconds a job may run (all its repeats) instead of the preset's; "
-                   "a job over it is killed and recorded as \"timeout\".")
-flags.DEFINE_float("memory_limit_gb", 8.0, "Address space of each job; a job over it is recorded as \"memory\".")
-flags.DEFINE_integer("seed", 0, "Seed of the subsample, the shuffles (seed + repeat) and the classifiers.")
+
+def define_flags():
+    """The flags of the command line; defined only when run as a script, so tests can import this module."""
+    flags.DEFINE_string("preset", "full", f"A preset of {PRESETS_FILE}: full (benchmark/baselines.json), quick, hog_svm.")
+    flags.DEFINE_string("data_dir", "data/fashion", "Folder of the four Fashion-MNIST .gz files.")
+    flags.DEFINE_string("results_file", None, "JSON lines file to append to (and resume from); "
+                        "default benchmark/results/baselines_PRESET.jsonl.")
+    flags.DEFINE_integer("workers", 2, "Jobs run at the same time, each in its own process.", lower_bound=1)
+    flags.DEFINE_enum("features", None, FEATURES, "Features instead of the preset's: standard-scaled pixels (the "
+                      "original), PCA of them, or HOG.")
+    flags.DEFINE_integer("pca_components", 50, "Components kept by --features=pca.", lower_bound=1)
+    flags.DEFINE_integer("train_size", None, "Stratified subsample of the training set instead of the preset's "
+                         "(0: all 60000).", lower_bound=0)
+    flags.DEFINE_integer("repeats", None, "Fits per job on reshuffled training data instead of the preset's.",
+                         lower_bound=1)
+    flags.DEFINE_float("time_limit_s", None, "Seconds a job may run (all its repeats) instead of the preset's; "
+                       "a job over it is killed and recorded as \"timeout\".")
+    flags.DEFINE_float("memory_limit_gb", 8.0, "Address space of each job; a job over it is recorded as \"memory\".")
+    flags.DEFINE_integer("seed", 0, "Seed of the subsample, the shuffles (seed + repeat) and the classifiers.")
+
+
 FLAGS = flags.FLAGS
 
 
@@ -69,4 +74,5 @@ def main(_):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -16,12 +16,17 @@ from sklearn_baselines.summary import load_published, write_summary  # noqa: E40
 
 BENCHMARK_DIR = os.path.dirname(os.path.abspath(__file__))
 
-flags.DEFINE_list("results_files", None, "JSON lines files of benchmark/runner.py; "
-                  "default benchmark/results/baselines_*.jsonl.")
-flags.DEFINE_string("published_file", os.path.join(BENCHMARK_DIR, "published_baselines.json"),
-                    "Published accuracies to compare with.")
-flags.DEFINE_string("output", os.path.join(BENCHMARK_DIR, "results", "baselines.md"),
-                    "Markdown file to write; the plot goes beside it as .png.")
+
+def define_flags():
+    """The flags of the command line; defined only when run as a script, so tests can import this module."""
+    flags.DEFINE_list("results_files", None, "JSON lines files of benchmark/runner.py; "
+                      "default benchmark/results/baselines_*.jsonl.")
+    flags.DEFINE_string("published_file", os.path.join(BENCHMARK_DIR, "published_baselines.json"),
+                        "Published accuracies to compare with.")
+    flags.DEFINE_string("output", os.path.join(BENCHMARK_DIR, "results", "baselines.md"),
+                        "Markdown file to write; the plot goes beside it as .png.")
+
+
 FLAGS = flags.FLAGS
 
 
@@ -42,4 +47,5 @@ def main(_):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -31,27 +31,32 @@ import imagenet_throughput  # beside this file: on sys.path when it runs as a sc
 
 SECTIONS = ("training", "inference", "pipeline", "imagenet")
 
-flags.DEFINE_string("data_dir", "data/fashion", "Folder with the Fashion-MNIST .gz files.")
-flags.DEFINE_integer("batch_size", 400, "Global batch size.")
-flags.DEFINE_integer("steps", 100, "Timed training steps per repeat.")
-flags.DEFINE_integer("warmup_steps", 10, "Untimed steps first (tracing, compilation).")
-flags.DEFINE_integer("repeats", 9, "Repeats of each method, alternating.")
-flags.DEFINE_list("sections", list(SECTIONS), f"Which measurements to run, some of: {', '.join(SECTIONS)}.")
-flags.DEFINE_list("training_dtypes", ["float32", "bfloat16"], "Compute dtypes of the training section "
-                  "(bfloat16 pays off on CPUs with AVX512-BF16 or AMX).")
-flags.DEFINE_bool("training_xla", True, "Also time the Estimator loop with each step compiled by XLA.")
-flags.DEFINE_integer("inference_batch_size", 500, "Images per call in the inference section.")
-flags.DEFINE_string("imagenet_dir", None, "ILSVRC2012 tree for the imagenet section; without it, a synthetic "
-                    "tree of generated JPEGs is written to a temporary folder.")
-flags.DEFINE_integer("imagenet_classes", 10, "The imagenet section reads the first N classes ...")
-flags.DEFINE_integer("imagenet_examples_per_class", 50, "... and the first K training images of each.")
-flags.DEFINE_integer("imagenet_batch_size", 32, "ResNet50's batch in the imagenet section.")
-flags.DEFINE_integer("imagenet_steps", 5, "Timed ResNet50 training steps per repeat.")
-flags.DEFINE_integer("imagenet_warmup_steps", 2, "Untimed ResNet50 training steps first.")
-flags.DEFINE_string("output", None, "Markdown report; default benchmark/results/throughput.md, or "
-                    "throughput_imagenet.md beside it when --sections=imagenet alone.")
-flags.register_validator("sections", lambda names: bool(names) and set(names) <= set(SECTIONS),
-                         message=f"--sections takes some of: {', '.join(SECTIONS)}")
+
+def define_flags():
+    """The flags of the command line; defined only when run as a script, so tests can import this module."""
+    flags.DEFINE_string("data_dir", "data/fashion", "Folder with the Fashion-MNIST .gz files.")
+    flags.DEFINE_integer("batch_size", 400, "Global batch size.")
+    flags.DEFINE_integer("steps", 100, "Timed training steps per repeat.")
+    flags.DEFINE_integer("warmup_steps", 10, "Untimed steps first (tracing, compilation).")
+    flags.DEFINE_integer("repeats", 9, "Repeats of each method, alternating.")
+    flags.DEFINE_list("sections", list(SECTIONS), f"Which measurements to run, some of: {', '.join(SECTIONS)}.")
+    flags.DEFINE_list("training_dtypes", ["float32", "bfloat16"], "Compute dtypes of the training section "
+                      "(bfloat16 pays off on CPUs with AVX512-BF16 or AMX).")
+    flags.DEFINE_bool("training_xla", True, "Also time the Estimator loop with each step compiled by XLA.")
+    flags.DEFINE_integer("inference_batch_size", 500, "Images per call in the inference section.")
+    flags.DEFINE_string("imagenet_dir", None, "ILSVRC2012 tree for the imagenet section; without it, a synthetic "
+                        "tree of generated JPEGs is written to a temporary folder.")
+    flags.DEFINE_integer("imagenet_classes", 10, "The imagenet section reads the first N classes ...")
+    flags.DEFINE_integer("imagenet_examples_per_class", 50, "... and the first K training images of each.")
+    flags.DEFINE_integer("imagenet_batch_size", 32, "ResNet50's batch in the imagenet section.")
+    flags.DEFINE_integer("imagenet_steps", 5, "Timed ResNet50 training steps per repeat.")
+    flags.DEFINE_integer("imagenet_warmup_steps", 2, "Untimed ResNet50 training steps first.")
+    flags.DEFINE_string("output", None, "Markdown report; default benchmark/results/throughput.md, or "
+                        "throughput_imagenet.md beside it when --sections=imagenet alone.")
+    flags.register_validator("sections", lambda names: bool(names) and set(names) <= set(SECTIONS),
+                             message=f"--sections takes some of: {', '.join(SECTIONS)}")
+
+
 FLAGS = flags.FLAGS
 
 
@@ -304,4 +309,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
