@@ -12,6 +12,7 @@ from absl import app, flags
 
 from fmnist_tf import data, estimator
 from fmnist_tf import flags as fmnist_flags
+from fmnist_tf.data.atomic import append_json_line
 from fmnist_tf.model_fn import make_model_fn
 
 fmnist_flags.define_data_flags(validation_size=0)
@@ -27,14 +28,6 @@ def recorded_rounds(results_file):
         return set()
     with open(results_file, encoding="utf-8") as handle:
         return {json.loads(line)["global_step"] for line in handle if line.strip()}
-
-
-def append_json_line(path, record):
-    """Appends one complete line and syncs it, so a kill never leaves a round half-recorded."""
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def main(argv):

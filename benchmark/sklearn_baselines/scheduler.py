@@ -16,6 +16,7 @@ import time
 import numpy as np
 import sklearn
 
+from fmnist_tf.data.atomic import append_json_line
 from sklearn_baselines.jobs import job_key, run_job
 from sklearn_baselines.migration import migrate
 
@@ -27,17 +28,6 @@ def machine_description():
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
             model = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), model)
     return f"{model}, {len(os.sched_getaffinity(0))} cores"
-
-
-def append_json_line(path, record):
-    """Appends ``record`` as one line in a single write, then syncs: a kill leaves whole lines only."""
-    line = (json.dumps(record, sort_keys=True) + "\n").encode("utf-8")
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-    try:
-        os.write(descriptor, line)
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def drop_partial_last_line(path, log=print):
@@ -140,7 +130,7 @@ def run_jobs(jobs, data_paths, results_path, workers=2, time_limit_s=600, memory
     running, new_records = [], []
 
     def finish(record):
-        append_json_line(results_path, record)
+        append_json_line(results_path, record, sort_keys=True)
         new_records.append(record)
         accuracy = "" if record["mean_accuracy"] is None else \
             f" {record['mean_accuracy']:.4f} +- {record['std_accuracy']:.4f} ({record['time_per_repeat']:.1f} s/repeat)"

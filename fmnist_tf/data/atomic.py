@@ -1,10 +1,12 @@
 """Writing a file so that it appears under its final name complete, or not at all.
 
 ``with atomic_write(path) as stream: stream.write(...)``: a temporary file beside ``path``, renamed on success;
-``with atomic_output_path(path) as temporary_path:`` the same for writers that open the file themselves.
+``with atomic_output_path(path) as temporary_path:`` the same for writers that open the file themselves;
+``append_json_line(path, record)`` for results files that grow a line at a time.
 """
 
 import contextlib
+import json
 import os
 import uuid
 
@@ -35,3 +37,14 @@ def atomic_write(path):
     with atomic_output_path(path) as temporary_path:
         with open(temporary_path, "xb") as stream:
             yield stream
+
+
+def append_json_line(path, record, sort_keys=False):
+    """Appends ``record`` as one line in a single write, then syncs: a kill leaves whole lines only."""
+    line = (json.dumps(record, sort_keys=sort_keys) + "\n").encode("utf-8")
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        os.write(descriptor, line)
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
