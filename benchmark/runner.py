@@ -52,7 +52,10 @@ def run(preset, data_dir, results_file, workers, memory_limit_gb, seed, pca_comp
     """Runs ``preset`` (settings replaced by ``overrides``) and returns the new records."""
     settings = {**load_preset(presets_file, preset), **(overrides or {})}
     train_size = settings["train_size"] or None
-    jobs = [Job(name, parameter, settings["features"], train_size, settings["repeats"], seed)
+    # --repeats replaces the preset's repeats for every classifier.
+    repeats_by_classifier = {} if "repeats" in (overrides or {}) else settings["repeats_by_classifier"]
+    jobs = [Job(name, parameter, settings["features"], train_size, repeats_by_classifier.get(name, settings["repeats"]),
+                seed)
             for name, parameter in expand_grid(settings["grid"])]
     os.makedirs(os.path.dirname(os.path.abspath(results_file)), exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="baselines_features_") as folder:

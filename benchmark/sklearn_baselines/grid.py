@@ -67,6 +67,8 @@ PRESET_SETTINGS = ("features", "train_size", "repeats", "time_limit_s")
 def load_preset(presets_path, name):
     """The settings of preset ``name`` and its grid: {"grid": {...}, "features": ..., "repeats": ..., ...}.
 
+    An optional "repeats_by_classifier" gives some classifiers more repeats than "repeats" (cheap, noisy ones).
+
     A preset names a grid file (relative to the presets file) or holds its own "classifiers".
     """
     with open(presets_path, encoding="utf-8") as handle:
@@ -82,4 +84,10 @@ def load_preset(presets_path, name):
     else:
         grid = {"common": {}, "classifiers": preset.get("classifiers")}
         _check_grid(f"{presets_path} preset {name!r}", grid)
-    return {**{setting: preset[setting] for setting in PRESET_SETTINGS}, "grid": grid}
+    repeats_by_classifier = preset.get("repeats_by_classifier", {})
+    unknown = sorted(set(repeats_by_classifier) - set(grid["classifiers"]))
+    if unknown:
+        raise GridFormatError(f"{presets_path}: preset {name!r} sets repeats_by_classifier for {unknown}, "
+                              f"which it does not run; expected some of {sorted(grid['classifiers'])}")
+    return {**{setting: preset[setting] for setting in PRESET_SETTINGS}, "grid": grid,
+            "repeats_by_classifier": repeats_by_classifier}

@@ -3,11 +3,9 @@
 ``run_jobs(jobs, data_paths, results_path, workers=2, time_limit_s=600, memory_limit_gb=8)``; rerun to resume.
 """
 
-import json
 import multiprocessing
 import multiprocessing.connection
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -16,49 +14,16 @@ import time
 import numpy as np
 import sklearn
 
-from fmnist_tf.data.atomic import append_json_line
+from fmnist_tf.data.atomic import append_json_line, read_json_lines
+from machine import describe_cpu
 from sklearn_baselines.jobs import job_key, run_job
 from sklearn_baselines.migration import migrate
 
 
-def machine_description():
-    """The CPU model and how many cores this process may use, as results quote the machine they ran on."""
-    model = platform.processor() or platform.machine()
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            model = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), model)
-    return f"{model}, {len(os.sched_getaffinity(0))} cores"
-
-
-def drop_partial_last_line(path, log=print):
-    """Cuts off a last line that a kill left without its newline, so the next append starts a line of its own."""
-    if not os.path.exists(path):
-        return
-    with open(path, "rb+") as handle:
-        content = handle.read()
-        if content and not content.endswith(b"\n"):
-            keep = content.rfind(b"\n") + 1
-            log(f"{path}: dropping an incomplete last line of {len(content) - keep} bytes; its job will run again")
-            handle.truncate(keep)
-
-
-def read_records(path):
-    """The records of a results file; a line that is not JSON (cut short by a kill) is reported and skipped."""
-    if not os.path.exists(path):
-        return []
-    records = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                print(f"{path}: line {number} is not a complete JSON record; skipped", file=sys.stderr)
-    return records
-
-
-def recorded_keys(path):
+def recorded_keys(path, log=print):
+    """The keys of the jobs ``path`` records; a last line a kill cut short is reported and its job runs again."""
     return {job_key(record["name"], record["parameter"], record["features"], record["train_size"])
-            for record in read_records(path)}
+            for record in read_json_lines(path, log)}
 
 
 def _record(job, status, start_time, scores=(), seconds=(), **details):
@@ -71,7 +36,7 @@ def _record(job, status, start_time, scores=(), seconds=(), **details):
         "time_per_repeat": statistics.fmean(seconds) if seconds else None,
         "status": status, "features": job.features, "train_size": job.train_size,
         "sklearn_parameter": {**migrated, **({"wrapper": wrapper} if wrapper else {})},
-        "sklearn_version": sklearn.__version__, "machine": machine_description(),
+        "sklearn_version": sklearn.__version__, "machine": describe_cpu(),
         "command": shlex.join(["python", *sys.argv]),
     }
     record.update(details)
@@ -120,8 +85,7 @@ def run_jobs(jobs, data_paths, results_path, workers=2, time_limit_s=600, memory
     Each job gets a fresh process (nothing leaks between jobs), ``memory_limit_gb`` of address space and
     ``time_limit_s``; one whose parameters the installed scikit-learn refuses is recorded as "rejected".
     """
-    drop_partial_last_line(results_path, log)
-    done = recorded_keys(results_path)
+    done = recorded_keys(results_path, log)
     pending = [job for job in jobs if job.key not in done]
     log(f"{len(jobs)} jobs, {len(jobs) - len(pending)} already in {results_path}, {len(pending)} to run")
     context = multiprocessing.get_context("spawn")
@@ -130,7 +94,7 @@ def run_jobs(jobs, data_paths, results_path, workers=2, time_limit_s=600, memory
     running, new_records = [], []
 
     def finish(record):
-        append_json_line(results_path, record, sort_keys=True)
+        append_json_line(results_path, record, sort_keys=True, log=log)
         new_records.append(record)
         accuracy = "" if record["mean_accuracy"] is None else \
             f" {record['mean_accuracy']:.4f} +- {record['std_accuracy']:.4f} ({record['time_per_repeat']:.1f} s/repeat)"
