@@ -70,6 +70,10 @@ def test_migration_renames_removed_values_and_pins_changed_defaults():
     assert migration.migrate("LogisticRegression", {"penalty": "l2", "multi_class": "multinomial"}) == (
         {"l1_ratio": 0.0}, None)
     assert migration.migrate("SVC", {"C": 10.0}) == ({"C": 10.0, "gamma": "auto"}, None)
+    # The original's scikit-learn ran the SGD-family linear models for 5 epochs unless told otherwise.
+    assert migration.migrate("SGDClassifier", {"loss": "hinge"}) == (
+        {"loss": "hinge", "max_iter": 5, "tol": None}, None)
+    assert migration.migrate("Perceptron", {"max_iter": 50}) == ({"max_iter": 50}, None)
     estimator = migration.make_estimator("LogisticRegression", {"penalty": "l1", "multi_class": "ovr"}, 3)
     assert type(estimator).__name__ == "OneVsRestClassifier"
     assert estimator.estimator.get_params()["random_state"] == 3

@@ -43,7 +43,11 @@ MIGRATIONS = (
               "(the original rejected these combinations: its default liblinear had no multinomial)"),
     Migration("SVC", "gamma", NOT_IN_GRID, {"gamma": "auto"},
               "the default changed from 'auto' to 'scale' in 0.22; pinned to the original's 1/n_features"),
-)
+) + tuple(
+    Migration(name, "max_iter", NOT_IN_GRID, {"max_iter": 5, "tol": None},
+              "the default changed in 0.21 from 5 epochs (n_iter=5) to up to 1000 (max_iter=1000, tol=1e-3), "
+              "which on these 60,000 images runs for many minutes; pinned to the original's 5 epochs")
+    for name in ("SGDClassifier", "Perceptron", "PassiveAggressiveClassifier"))
 
 # Settings that change only the speed, never the fitted model: libsvm's kernel cache (200 MB by default)
 # holds a small share of the 60000 x 60000 kernel matrix, and recomputing rows dominates the fit.
