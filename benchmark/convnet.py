@@ -5,14 +5,14 @@
 appended to ``--results_file``. Rerunning on the same ``--model_dir`` resumes where it stopped.
 """
 
-import json
 import os
 
 from absl import app, flags
 
 from fmnist_tf import data, estimator
 from fmnist_tf import flags as fmnist_flags
-from fmnist_tf.data.atomic import append_json_line
+from fmnist_tf.data.atomic import append_json_line, read_json_lines
+from fmnist_tf.model_dir_lock import hold_model_dir
 from fmnist_tf.model_fn import make_model_fn
 
 fmnist_flags.define_data_flags(validation_size=0)
@@ -23,15 +23,20 @@ FLAGS = flags.FLAGS
 
 
 def recorded_rounds(results_file):
-    """Global steps already evaluated and written to ``results_file``: their rounds are not rerun."""
-    if not os.path.exists(results_file):
-        return set()
-    with open(results_file, encoding="utf-8") as handle:
-        return {json.loads(line)["global_step"] for line in handle if line.strip()}
+    """Global steps already evaluated and written to ``results_file``: their rounds are not rerun (a round whose
+    line a kill cut short is)."""
+    return {record["global_step"] for record in read_json_lines(results_file)}
 
 
 def main(argv):
-    del argv
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    with hold_model_dir(FLAGS.model_dir):  # a second benchmark on the same --model_dir is refused
+        run_rounds()
+
+
+def run_rounds():
+    """Trains and evaluates the rounds not yet in the results file."""
     data.fetch(FLAGS.dataset, FLAGS.data_dir)
     input_fns = data.make_input_fns(FLAGS.data_dir, FLAGS.batch_size, source=FLAGS.data_source,
                                     validation_size=FLAGS.validation_size, seed=FLAGS.seed)

@@ -10,8 +10,9 @@ import sys
 
 from absl import app, flags
 
+from fmnist_tf.data.atomic import read_json_lines
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the sklearn_baselines package beside this file
-from sklearn_baselines.scheduler import read_records  # noqa: E402
 from sklearn_baselines.summary import load_published, write_summary  # noqa: E402
 
 BENCHMARK_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -32,14 +33,16 @@ FLAGS = flags.FLAGS
 
 def summarize(results_files, published_file, output):
     """Writes the summary of the records in ``results_files``; returns how many records it read."""
-    records = [record for path in results_files for record in read_records(path)]
+    records = [record for path in results_files for record in read_json_lines(path)]
     if not records:
         raise ValueError(f"no records in {results_files}; expected the JSON lines of benchmark/runner.py")
     write_summary(records, *load_published(published_file), output)
     return len(records)
 
 
-def main(_):
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     default_files = sorted(glob.glob(os.path.join(BENCHMARK_DIR, "results", "baselines_*.jsonl")))
     results_files = FLAGS.results_files or default_files
     count = summarize(results_files, FLAGS.published_file, FLAGS.output)

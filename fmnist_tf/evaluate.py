@@ -4,11 +4,15 @@
 does the work and returns the metrics, so tests drive it in-process.
 """
 
+import sys
+
 from absl import app, flags
 
 from fmnist_tf import flags as fmnist_flags
 from fmnist_tf import reporting
 from fmnist_tf.data import get_dataset_spec, load_numpy
+from fmnist_tf.edge.errors import EdgeError
+from fmnist_tf.safe_loading import ModelLoadError
 
 fmnist_flags.define_evaluate_flags()
 
@@ -29,7 +33,10 @@ def run(flags_obj):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    report = run(flags.FLAGS)
+    try:
+        report = run(flags.FLAGS)
+    except (reporting.ReportError, ModelLoadError, EdgeError) as error:
+        sys.exit(f"evaluate failed: {error}")
     print(f"accuracy {report['accuracy']:.4f}, loss {report['loss']:.4f} on {report['num_examples']} test images")
     for note in report["notes"]:
         print(f"note: {note}")

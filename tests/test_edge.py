@@ -174,6 +174,24 @@ def test_an_idx_labels_file_is_refused_with_its_header_bytes(tmp_path):
         edge_images.load_inputs([str(tmp_path / "labels-idx1-ubyte")])
 
 
+def test_a_corrupt_gzip_idx_file_is_refused_by_name(tmp_path):
+    from idx_files import idx_bytes, write_gz
+    path = Path(write_gz(tmp_path / "images-idx3-ubyte.gz", idx_bytes(tiny_examples(3, seed=1)[0])))
+    damaged = bytearray(path.read_bytes())
+    damaged[12:20] = b"\xff" * 8  # inside the deflate stream
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(edge_images.ImageFileError, match=f"{re.escape(str(path))}: not a readable gzip stream"):
+        edge_images.load_inputs([str(path)])
+
+
+def test_an_idx_file_that_inflates_past_the_limit_is_refused(tmp_path, monkeypatch):
+    from idx_files import idx_bytes, write_gz
+    path = write_gz(tmp_path / "images-idx3-ubyte.gz", idx_bytes(tiny_examples(3, seed=1)[0]))
+    monkeypatch.setattr(edge_images, "MAX_IDX_BYTES", 1000)  # the 3 images are 16 + 3 * 784 bytes
+    with pytest.raises(edge_images.ImageFileError, match="over 1,000 bytes once decompressed"):
+        edge_images.load_inputs([str(path)])
+
+
 def test_falls_back_to_tflite_runtime_with_a_note(monkeypatch, capsys):
     from ai_edge_litert.interpreter import Interpreter
 

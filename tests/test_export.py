@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -17,6 +16,7 @@ from fmnist_tf.exporting import AccuracyDropError, ModelDirError, check_int8_acc
 from fmnist_tf.exporting import litert
 from fmnist_tf.exporting.artifacts import sha256_tree
 from fmnist_tf.exporting.calibration import calibration_images, pin_pixel_range
+from fmnist_tf.safe_loading import load_keras_file
 
 EXPECTED_FILES = {"saved_model", "model.keras", "model_float32.tflite", "model_float16.tflite",
                   "model_dynamic_range.tflite", "model_int8.tflite", "model_int8_signed.tflite", "manifest.json"}
@@ -90,7 +90,8 @@ def test_tflite_float32_and_reloaded_artifacts_give_the_keras_logits(exported, m
     keras_logits = load_trained_model(str(exported["model_dir"])).model.predict(images, verbose=0)
     float32_bytes = (exported["export_dir"] / "model_float32.tflite").read_bytes()
     np.testing.assert_allclose(litert.tflite_logits(float32_bytes, images), keras_logits, atol=1e-4)
-    reloaded = keras.models.load_model(exported["export_dir"] / "model.keras")
+    # Through the safe loader: checked against manifest.json, then its classes against the allowlist.
+    reloaded = load_keras_file(str(exported["export_dir"] / "model.keras"))
     np.testing.assert_allclose(reloaded.predict(images, verbose=0), keras_logits, atol=1e-5)
     serving = tf.saved_model.load(str(exported["export_dir"] / artifact(manifest, "saved_model")["path"]))
     served = serving.signatures["serving_default"](pixels=tf.constant(images))

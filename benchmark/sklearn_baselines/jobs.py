@@ -44,7 +44,8 @@ def job_key(name, parameter, features, train_size):
 
 def load_data(data_paths):
     """(train features, train labels, test features, test labels) from the .npy files the runner staged."""
-    return tuple(np.load(data_paths[part]) for part in ("train_x", "train_y", "test_x", "test_y"))
+    # Plain arrays only: a .npy holding Python objects would need pickle, which could run code.
+    return tuple(np.load(data_paths[part], allow_pickle=False) for part in ("train_x", "train_y", "test_x", "test_y"))
 
 
 def rejection_reason(job, train_x, train_y):

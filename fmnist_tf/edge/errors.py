@@ -9,12 +9,20 @@ class ModelFileError(EdgeError):
     """A model file that is not a TFLite flatbuffer, or one that does not verify (truncated, corrupt)."""
 
 
+class FileSizeError(EdgeError):
+    """A model file that is not a regular file, or is larger than any model this project makes."""
+
+
 class ModelInputError(EdgeError):
     """A model whose input is not a 28x28 grayscale image of a type the predictor can feed."""
 
 
 class ManifestError(EdgeError):
     """A model that does not match the manifest.json beside it, or a manifest that cannot be read."""
+
+
+class DigestMismatchError(ManifestError):
+    """A file whose SHA-256 is not the one its manifest.json records: changed or damaged since the export."""
 
 
 class ImageFileError(EdgeError):

@@ -6,6 +6,7 @@
 import gzip
 import os
 import struct
+import zlib
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -18,6 +19,8 @@ BACKGROUNDS = ("dark", "light", "auto")
 # A photo's pixels this bright above the background, as a share of the brightest, belong to the item.
 TRIM_THRESHOLD = 0.1
 GZIP_MAGIC = b"\x1f\x8b"
+# A decompression bomb stops here: 1.3 million images of 28x28, far more than a device classifies at once.
+MAX_IDX_BYTES = 1 << 30
 # IDX: two zero bytes, the element type (0x08: uint8), the number of dimensions, then each size (big-endian).
 IDX_MAGIC_ZERO_BYTES = b"\x00\x00"
 IDX_DTYPE_UINT8 = 0x08
@@ -97,9 +100,12 @@ def _read_file(path, background):
     if start[:2] == GZIP_MAGIC or start[:3] == IDX_MAGIC_ZERO_BYTES + bytes([IDX_DTYPE_UINT8]):
         try:
             with (gzip.open if start[:2] == GZIP_MAGIC else open)(path, "rb") as stream:
-                raw = stream.read()
-        except (OSError, EOFError) as error:
+                raw = stream.read(MAX_IDX_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as error:
             raise ImageFileError(f"{path}: not a readable gzip stream: {error}") from None
+        if len(raw) > MAX_IDX_BYTES:
+            raise ImageFileError(f"{path}: over {MAX_IDX_BYTES:,} bytes once decompressed; expected an IDX file of "
+                                 "28x28 images (a few MB per 10,000)")
         pixels = read_idx_images(path, raw)
         return [f"{path}[{index}]" for index in range(len(pixels))], pixels
     try:

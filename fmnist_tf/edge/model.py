@@ -5,18 +5,24 @@ pixels (the item light on dark) and returns float32 [N, classes].
 """
 
 import os
+import stat
 import sys
 
 import numpy as np
 
 from fmnist_tf.edge import manifest as manifest_checks
 from fmnist_tf.edge.class_names import FASHION_MNIST_CLASS_NAMES
-from fmnist_tf.edge.errors import InterpreterMissingError, ManifestError, ModelFileError, ModelInputError
+from fmnist_tf.edge.errors import (FileSizeError, InterpreterMissingError, ManifestError, ModelFileError,
+                                   ModelInputError)
 
 IMAGE_SHAPE = (28, 28, 1)
-# A TFLite flatbuffer carries its file identifier at bytes 4-7.
+# A TFLite flatbuffer starts with the offset of its root table (uint32, little-endian), then its file
+# identifier at bytes 4-7.
 FLATBUFFER_IDENTIFIER = b"TFL3"
 IDENTIFIER_OFFSET = 4
+FLATBUFFER_HEADER_BYTES = 8
+# Far above the largest model here (WRN-28-10 in float32, about 150 MB): a file past it is refused unread.
+MAX_MODEL_BYTES = 1 << 30
 INPUT_DTYPES = ("uint8", "int8", "float32")
 
 
@@ -38,15 +44,43 @@ def interpreter_class():
         return Interpreter
 
 
-def read_model_bytes(path):
-    """The file's bytes, checked to carry the TFLite identifier: the interpreter gets bytes, never a path."""
-    with open(path, "rb") as stream:
-        model_bytes = stream.read()
+def _check_size(path, size, max_bytes):
+    if size > max_bytes:
+        raise FileSizeError(f"{path}: {size} bytes; expected at most {max_bytes}, more than any model of fmnist_tf")
+
+
+def read_bounded(path, max_bytes=MAX_MODEL_BYTES):
+    """The bytes of ``path``, a regular file of at most ``max_bytes``: a device, a FIFO or a huge file is refused
+    before it is read."""
+    # O_NONBLOCK: opening a FIFO would otherwise wait for a writer before the check below could refuse it.
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as stream:
+        status = os.fstat(stream.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise FileSizeError(f"{path}: not a regular file; expected a model file")
+        _check_size(path, status.st_size, max_bytes)
+        file_bytes = stream.read(max_bytes + 1)
+    _check_size(path, len(file_bytes), max_bytes)  # it may have grown since fstat
+    return file_bytes
+
+
+def check_flatbuffer_header(path, model_bytes):
+    """The TFLite identifier at bytes 4-7 and a root table inside the file, checked before native code parses it."""
     identifier = model_bytes[IDENTIFIER_OFFSET:IDENTIFIER_OFFSET + len(FLATBUFFER_IDENTIFIER)]
     if identifier != FLATBUFFER_IDENTIFIER:
         raise ModelFileError(f"{path}: bytes {IDENTIFIER_OFFSET}-{IDENTIFIER_OFFSET + 3} are {identifier!r} "
                              f"({len(model_bytes)}-byte file); expected {FLATBUFFER_IDENTIFIER!r}, the identifier "
                              "of a TFLite flatbuffer (is this a .tflite file?)")
+    root_offset = int.from_bytes(model_bytes[:4], "little")
+    if not FLATBUFFER_HEADER_BYTES <= root_offset < len(model_bytes):
+        raise ModelFileError(f"{path}: bytes 0-3 put the root table at offset {root_offset}; expected "
+                             f"{FLATBUFFER_HEADER_BYTES} to {len(model_bytes) - 1}, inside the {len(model_bytes)}-byte "
+                             "file (truncated or corrupt?)")
+
+
+def read_model_bytes(path):
+    """The file's bytes, checked to be a TFLite flatbuffer of a sane size: the interpreter gets bytes, never a path."""
+    model_bytes = read_bounded(path)
+    check_flatbuffer_header(path, model_bytes)
     return model_bytes
 
 
@@ -106,7 +140,11 @@ class EdgeModel:
     def logits_of_one(self, pixels):
         """float32 [classes] of one uint8 [28, 28] image: quantize, invoke, dequantize."""
         self._interpreter.set_tensor(self._input["index"], self._model_input(pixels))
-        self._interpreter.invoke()
+        try:
+            self._interpreter.invoke()
+        except RuntimeError as error:  # a corrupt model can verify and allocate, then fail in a kernel
+            raise ModelFileError(f"{self.path}: the TFLite interpreter fails to run this model (corrupt?): "
+                                 f"{error}") from None
         values = self._interpreter.get_tensor(self._output["index"])[0]
         scale, zero_point = self._output["quantization"]
         if scale:
@@ -125,14 +163,8 @@ def load_edge_model(path, manifest_path="beside", num_threads=None):
     """Reads, verifies and checks the model at ``path``; ``manifest_path`` is a path, "beside" (the model's
     folder, if one is there) or None (no check)."""
     model_bytes = read_model_bytes(path)
-    if manifest_path == "beside":
-        manifest_path = manifest_checks.manifest_beside(path)
-    entry, class_names = None, FASHION_MNIST_CLASS_NAMES
-    if manifest_path is not None:
-        manifest = manifest_checks.read_manifest(manifest_path)
-        entry = manifest_checks.find_artifact(manifest, manifest_path, path)
-        manifest_checks.check_digest(entry, model_bytes, path, manifest_path)
-        class_names = manifest["class_names"]
+    match = manifest_checks.match_manifest(path, model_bytes, manifest_path)
+    class_names = match.manifest["class_names"] if match else FASHION_MNIST_CLASS_NAMES
     try:
         # model_content: the bytes pass the flatbuffer verifier; model_path would skip it.
         interpreter = interpreter_class()(model_content=model_bytes, num_threads=num_threads)
@@ -141,10 +173,10 @@ def load_edge_model(path, manifest_path="beside", num_threads=None):
         raise ModelFileError(f"{path}: the TFLite interpreter refuses this {len(model_bytes)}-byte model "
                              f"(truncated or corrupt?): {error}") from None
     model_input, model_output = check_model_tensors(path, interpreter)
-    if entry is not None:
-        manifest_checks.check_tensors(entry, model_input, model_output, path, manifest_path)
+    if match:
+        manifest_checks.check_tensors(match, model_input, model_output, path)
     num_classes = model_output["shape_signature"][-1]
     if num_classes != len(class_names):
         raise ManifestError(f"{path}: the output has {num_classes} classes; expected {len(class_names)} "
-                            f"({'the manifest' if entry else 'Fashion-MNIST'} names {len(class_names)})")
+                            f"({'the manifest' if match else 'Fashion-MNIST'} names {len(class_names)})")
     return EdgeModel(os.fspath(path), interpreter, class_names)

@@ -7,13 +7,12 @@
 import dataclasses
 import hashlib
 import os
-import uuid
 
 import numpy as np
 
 from absl import logging
 
-from fmnist_tf.data.atomic import atomic_write
+from fmnist_tf.data.atomic import atomic_output_path, atomic_write
 from fmnist_tf.exporting import converters, litert
 from fmnist_tf.exporting.calibration import PIXEL_MAX, PIXEL_MIN, calibration_images
 from fmnist_tf.exporting.errors import CalibrationRangeError
@@ -77,13 +76,8 @@ def _write_saved_model(trained, export_dir):
 def _write_keras(trained, export_dir):
     path = os.path.join(export_dir, "model.keras")
     # Keras insists on the .keras suffix, so the temporary name keeps it.
-    temporary_path = os.path.join(export_dir, f".model.{uuid.uuid4().hex[:12]}.part.keras")
-    try:
+    with atomic_output_path(path, suffix=".keras") as temporary_path:
         trained.model.save(temporary_path)
-        os.replace(temporary_path, path)
-    finally:
-        if os.path.exists(temporary_path):
-            os.unlink(temporary_path)
     inputs, outputs = _keras_io(trained.model)
     return Artifact("keras", "model.keras", sha256_file(path), os.path.getsize(path), inputs, outputs)
 

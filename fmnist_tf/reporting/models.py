@@ -7,7 +7,6 @@
 import dataclasses
 import os
 
-import keras
 import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
@@ -15,6 +14,7 @@ from tqdm import tqdm
 from fmnist_tf.exporting import load_trained_model
 from fmnist_tf.exporting.litert import tflite_logits
 from fmnist_tf.reporting.errors import ModelFileError
+from fmnist_tf.safe_loading import load_keras_file, read_tflite_file
 
 KINDS = ("checkpoint", "keras", "tflite")
 
@@ -56,7 +56,11 @@ def _restore_checkpoint(trained, checkpoint):
 
 
 def load_evaluated_model(path, checkpoint=None):
-    """A model_dir (its latest checkpoint, or ``checkpoint``), a ``.keras`` file or a ``.tflite`` file."""
+    """A model_dir (its latest checkpoint, or ``checkpoint``), a ``.keras`` file or a ``.tflite`` file.
+
+    A file with a manifest.json beside it must match its SHA-256 (``DigestMismatchError`` otherwise); a ``.keras``
+    file must pass ``fmnist_tf.safe_loading``'s checks before Keras rebuilds it.
+    """
     if os.path.isdir(path):
         trained = load_trained_model(path)
         global_step = trained.global_step if checkpoint is None else _restore_checkpoint(trained, checkpoint)
@@ -66,8 +70,7 @@ def load_evaluated_model(path, checkpoint=None):
         raise ModelFileError(f"a checkpoint ({checkpoint}) was given with the file {path}; "
                              "expected a model_dir with it")
     if path.endswith(".keras"):
-        return EvaluatedModel("keras", path, keras_model=keras.models.load_model(path, compile=False))
+        return EvaluatedModel("keras", path, keras_model=load_keras_file(path))
     if path.endswith(".tflite"):
-        with open(path, "rb") as stream:
-            return EvaluatedModel("tflite", path, tflite_bytes=stream.read())
+        return EvaluatedModel("tflite", path, tflite_bytes=read_tflite_file(path))
     raise ModelFileError(f"{path} is neither a model_dir nor a file ending in .keras or .tflite")
