@@ -42,5 +42,18 @@ test: data chromium
 bench: data
 	$(PY) benchmark/throughput.py
 
+# Each parser's atheris target for FUZZ_SECONDS, starting from its seed corpus in fuzz/corpus/; the inputs it
+# finds and any crash (with the input that caused it) go to build/fuzz/. atheris comes as a binary wheel only.
+FUZZ_SECONDS ?= 60
+FUZZ_WORK := build/fuzz
+.PHONY: fuzz
+fuzz: venv
+	$(PY) -c "import atheris" 2>/dev/null || $(PY) -m pip install --quiet --only-binary=atheris -e '.[fuzz]'
+	for target in idx csv; do \
+	  mkdir -p $(FUZZ_WORK)/$$target && \
+	  $(PY) fuzz/$${target}_target.py -max_total_time=$(FUZZ_SECONDS) -timeout=30 -rss_limit_mb=4096 \
+	    -artifact_prefix=$(FUZZ_WORK)/$$target- $(FUZZ_WORK)/$$target fuzz/corpus/$$target || exit 1; \
+	done
+
 clean:
 	rm -rf $(RUN_DIR) .pytest_cache

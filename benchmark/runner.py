@@ -41,7 +41,12 @@ def define_flags():
     flags.DEFINE_float("time_limit_s", None, "Seconds a job may run (all its repeats) instead of the preset's; "
                        "a job over it is killed and recorded as \"timeout\".")
     flags.DEFINE_float("memory_limit_gb", 8.0, "Address space of each job; a job over it is recorded as \"memory\".")
-    flags.DEFINE_integer("seed", 0, "Seed of the subsample, the shuffles (seed + repeat) and the classifiers.")
+    flags.DEFINE_integer("seed", 0, "Seed of the subsample, the shuffles (seed + repeat) and the classifiers.",
+                         lower_bound=0, upper_bound=2**32 - 1)  # what numpy and scikit-learn take
+    # Comparisons, not bounds: nan passes absl's bounds, but no comparison with it is true.
+    flags.register_validator("time_limit_s", lambda value: value is None or value > 0,
+                             message="--time_limit_s must be > 0")
+    flags.register_validator("memory_limit_gb", lambda value: value > 0, message="--memory_limit_gb must be > 0")
 
 
 FLAGS = flags.FLAGS
@@ -67,7 +72,9 @@ def _exit_on_sigterm(signum, _frame):
     sys.exit(128 + signum)  # unwinds through run_jobs, which stops its workers
 
 
-def main(_):
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     overrides = {name: FLAGS[name].value for name in ("features", "train_size", "repeats", "time_limit_s")
                  if FLAGS[name].value is not None}

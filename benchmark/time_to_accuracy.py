@@ -24,8 +24,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 flags.DEFINE_list("recipes", ["fast92", "convnet"], "Flagfiles of fmnist_tf/configs/ (without .cfg); the "
                   "last one is the baseline of the ratios.")
 flags.DEFINE_float("target_accuracy", 0.92, "Test accuracy to reach.")
+# Written as a comparison, not as bounds: nan passes absl's bounds, but no comparison with it is true.
+flags.register_validator("target_accuracy", lambda value: 0 < value <= 1,
+                         message="--target_accuracy must be in (0, 1]")
 flags.DEFINE_list("seeds", ["1", "2", "3"], "One run per recipe and seed, taking turns.")
-flags.DEFINE_integer("steps_per_eval", None, "Evaluate this often (default: each recipe's own).")
+flags.register_validator("seeds", lambda seeds: bool(seeds) and all(re.fullmatch("[0-9]{1,10}", seed)
+                                                                    and int(seed) < 2**32 for seed in seeds),
+                         message="--seeds takes integers from 0 to 2**32 - 1, separated by commas")
+flags.DEFINE_integer("steps_per_eval", None, "Evaluate this often (default: each recipe's own).", lower_bound=1)
 flags.DEFINE_string("output", "benchmark/results/time_to_accuracy.md", "Markdown report.")
 FLAGS = flags.FLAGS
 
@@ -74,7 +80,8 @@ def report(runs, command, load_at_start):
 
 
 def main(argv):
-    del argv
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     load_at_start = os.getloadavg()[0]
     command = (f"python benchmark/time_to_accuracy.py --recipes={','.join(FLAGS.recipes)} "
                f"--target_accuracy={FLAGS.target_accuracy} --seeds={','.join(FLAGS.seeds)}"

@@ -1,12 +1,16 @@
-"""The Kaggle-style CSV: the atomic writer, the streaming reader, and a typed error for each kind of bad row."""
+"""The Kaggle-style CSV: the atomic writer, the streaming reader, a typed error for each kind of bad row, and
+fuzzed inputs."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from fmnist_tf.data import CsvFormatError, MissingFilesError, csv_dataset, write_csv
 from fmnist_tf.data import csv as csv_format
 from idx_files import tiny_examples
+from mutations import EDITS, IN_PLACE_EDITS, PARSER_PROPERTY, mutated
 
 IMAGES, LABELS = tiny_examples(30, seed=5)
 HEADER = "label," + ",".join(f"pixel{number}" for number in range(1, 785))
@@ -149,3 +153,71 @@ def test_unknown_header_names_the_expected_header(tmp_path):
 def test_missing_csv_is_a_missing_files_error(tmp_path):
     with pytest.raises(MissingFilesError, match="absent.csv: no such file"):
         csv_dataset(str(tmp_path / "absent.csv"))
+
+
+# Property tests: any small set of examples survives a write and a read; any bytes, and any damage to a valid
+# file, end in a validated file that streams every row it counted, or in a CsvFormatError.
+
+ROW = data_row()
+# Pieces of text near the format, so drawn files get past the first line more often than random bytes do.
+CSV_PIECES = st.sampled_from(["0", "9", "10", "255", "256", "007", "-1", " ", ",", ",,", "\n", "\r", "\r\n", "\x00",
+                              "é", "\ufeff", HEADER, ROW, ROW + "\n"])
+CSV_LIKE_BYTES = st.lists(CSV_PIECES, max_size=8).map(lambda pieces: "".join(pieces).encode("utf-8"))
+# A CSV file that passes the first line costs a traced tf.data pipeline (up to a second): fewer examples.
+CSV_PROPERTY = settings(PARSER_PROPERTY, max_examples=40)
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory):
+    """One folder for a whole property test: hypothesis runs many examples per call of a test function."""
+    return tmp_path_factory.mktemp("csv_properties")
+
+
+def validate_or_refuse(path):
+    """validate_csv either raises CsvFormatError or returns a file whose stream yields exactly its rows."""
+    try:
+        validated = csv_format.validate_csv(path)
+    except CsvFormatError:
+        event("refused")
+        return
+    event("streamed")
+    images, labels = read_all(validated.dataset())
+    assert images.shape == (len(validated.labels), 28, 28, 1)
+    np.testing.assert_array_equal(labels, validated.labels)
+
+
+@settings(CSV_PROPERTY, max_examples=10)
+@given(count=st.integers(1, 4), seed=st.integers(0, 2**32 - 1), header=st.booleans(), windows_lines=st.booleans())
+def test_written_examples_read_back_for_any_pixels_labels_and_line_endings(scratch, count, seed, header,
+                                                                           windows_lines):
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=count, dtype=np.uint8)
+    path = scratch / "examples.csv"
+    write_csv(images, labels, str(path), header=header)
+    if windows_lines:
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    read_images, read_labels = read_all(csv_dataset(str(path)))
+    np.testing.assert_array_equal(read_images[..., 0], images)
+    np.testing.assert_array_equal(read_labels, labels)
+
+
+@CSV_PROPERTY
+@given(data=st.binary(max_size=64) | CSV_LIKE_BYTES)
+def test_arbitrary_bytes_only_raise_csv_format_error(scratch, data):
+    path = scratch / "arbitrary.csv"
+    path.write_bytes(data)
+    validate_or_refuse(str(path))
+
+
+@CSV_PROPERTY
+@given(data=st.data(), header=st.booleans(), in_place=st.booleans())
+def test_damaged_files_only_raise_csv_format_error(scratch, data, header, in_place):
+    varied_row = data_row(7, [value % 256 for value in range(784)])  # every pixel value, one to three digits
+    valid = (f"{HEADER}\n" if header else "") + f"{ROW}\n{varied_row}\n"
+    # In-place edits of the rows often leave a valid file: those must then stream every row they hold.
+    damaged = mutated(valid.encode("ascii"), start=len(HEADER) + 1 if header else 0,
+                      edits=IN_PLACE_EDITS if in_place else EDITS)
+    path = scratch / "damaged.csv"
+    path.write_bytes(data.draw(damaged))
+    validate_or_refuse(str(path))
