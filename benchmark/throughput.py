@@ -1,7 +1,8 @@
 """Throughput in one run: the convnet's training, inference by export format and input pipelines; ImageNet's.
 
 ``python benchmark/throughput.py [--sections=training,inference,pipeline,imagenet]``: training images/second of
-the Estimator loop against plain ``keras.Model.fit``; inference images/second of the Keras model, its
+the Estimator loop against plain ``keras.Model.fit`` and, when installed (``pip install .[bench]``), a PyTorch
+eager loop of the same convnet; inference images/second of the Keras model, its
 SavedModel and its TFLite float32 and INT8 models on the 10,000 test images; tf.data images/second of
 one training epoch from the .gz files, from CSV and from memory; for ImageNet-style work
 (``imagenet_throughput``), the JPEG and TFRecord pipelines and ResNet50 training and inference in float32 and
@@ -26,8 +27,14 @@ from fmnist_tf.data.atomic import atomic_write
 from machine import describe_machine
 from fmnist_tf.exporting.litert import tflite_logits
 from fmnist_tf.model_fn import dtype_policy, make_model_fn
+from fmnist_tf.safe_loading import load_keras_file
 
 import imagenet_throughput  # beside this file: on sys.path when it runs as a script
+
+try:
+    import torch_convnet  # PyTorch's baseline, with `pip install .[bench]`
+except ImportError:
+    torch_convnet = None
 
 SECTIONS = ("training", "inference", "pipeline", "imagenet")
 
@@ -35,22 +42,25 @@ SECTIONS = ("training", "inference", "pipeline", "imagenet")
 def define_flags():
     """The flags of the command line; defined only when run as a script, so tests can import this module."""
     flags.DEFINE_string("data_dir", "data/fashion", "Folder with the Fashion-MNIST .gz files.")
-    flags.DEFINE_integer("batch_size", 400, "Global batch size.")
-    flags.DEFINE_integer("steps", 100, "Timed training steps per repeat.")
-    flags.DEFINE_integer("warmup_steps", 10, "Untimed steps first (tracing, compilation).")
-    flags.DEFINE_integer("repeats", 9, "Repeats of each method, alternating.")
+    flags.DEFINE_integer("batch_size", 400, "Global batch size.", lower_bound=1)
+    flags.DEFINE_integer("steps", 100, "Timed training steps per repeat.", lower_bound=1)
+    flags.DEFINE_integer("warmup_steps", 10, "Untimed steps first (tracing, compilation).", lower_bound=0)
+    flags.DEFINE_integer("repeats", 9, "Repeats of each method, alternating.", lower_bound=1)
     flags.DEFINE_list("sections", list(SECTIONS), f"Which measurements to run, some of: {', '.join(SECTIONS)}.")
     flags.DEFINE_list("training_dtypes", ["float32", "bfloat16"], "Compute dtypes of the training section "
                       "(bfloat16 pays off on CPUs with AVX512-BF16 or AMX).")
     flags.DEFINE_bool("training_xla", True, "Also time the Estimator loop with each step compiled by XLA.")
-    flags.DEFINE_integer("inference_batch_size", 500, "Images per call in the inference section.")
+    flags.DEFINE_integer("inference_batch_size", 500, "Images per call in the inference section.",
+                         lower_bound=1)
     flags.DEFINE_string("imagenet_dir", None, "ILSVRC2012 tree for the imagenet section; without it, a synthetic "
                         "tree of generated JPEGs is written to a temporary folder.")
-    flags.DEFINE_integer("imagenet_classes", 10, "The imagenet section reads the first N classes ...")
-    flags.DEFINE_integer("imagenet_examples_per_class", 50, "... and the first K training images of each.")
-    flags.DEFINE_integer("imagenet_batch_size", 32, "ResNet50's batch in the imagenet section.")
-    flags.DEFINE_integer("imagenet_steps", 5, "Timed ResNet50 training steps per repeat.")
-    flags.DEFINE_integer("imagenet_warmup_steps", 2, "Untimed ResNet50 training steps first.")
+    flags.DEFINE_integer("imagenet_classes", 10, "The imagenet section reads the first N classes ...",
+                         lower_bound=1, upper_bound=1000)
+    flags.DEFINE_integer("imagenet_examples_per_class", 50, "... and the first K training images of each.",
+                         lower_bound=1)
+    flags.DEFINE_integer("imagenet_batch_size", 32, "ResNet50's batch in the imagenet section.", lower_bound=1)
+    flags.DEFINE_integer("imagenet_steps", 5, "Timed ResNet50 training steps per repeat.", lower_bound=1)
+    flags.DEFINE_integer("imagenet_warmup_steps", 2, "Untimed ResNet50 training steps first.", lower_bound=0)
     flags.DEFINE_string("output", None, "Markdown report; default benchmark/results/throughput.md, or "
                         "throughput_imagenet.md beside it when --sections=imagenet alone.")
     flags.register_validator("sections", lambda names: bool(names) and set(names) <= set(SECTIONS),
@@ -117,7 +127,8 @@ def inference_methods(images, batch_size, calibration):
     scratch = tempfile.mkdtemp(prefix="fmnist_tf_throughput_")
     keras_path = os.path.join(scratch, "model.keras")
     model.save(keras_path)
-    loaded = keras.saving.load_model(keras_path)
+    # The loader a user's .keras file goes through (the checks cost nothing next to the timed runs).
+    loaded = load_keras_file(keras_path)
     loaded.export(os.path.join(scratch, "saved_model"), verbose=False)
     saved_model = tf.saved_model.load(os.path.join(scratch, "saved_model"))
     tflite = {name: exporting.convert_to_tflite(model, name, calibration_images=calibration)
@@ -176,6 +187,7 @@ def table(title, description, samples, baseline):
 
 def training_section(data_dir):
     dataset = make_training_dataset(data_dir, FLAGS.batch_size)
+    images, labels = data.load_numpy(data_dir, "train")
     num_images = FLAGS.steps * FLAGS.batch_size
     methods = {}
     for dtype in FLAGS.training_dtypes:
@@ -187,6 +199,10 @@ def training_section(data_dir):
         if FLAGS.training_xla:
             methods[f"Estimator loop (fmnist_tf){suffix}, XLA"] = functools.partial(
                 time_estimator, dataset, FLAGS.steps, FLAGS.warmup_steps, FLAGS.batch_size, dtype, True)
+        if torch_convnet is not None:
+            methods[f"PyTorch {torch_convnet.torch.__version__} eager loop{suffix}"] = functools.partial(
+                torch_convnet.time_torch_training, images, labels, FLAGS.steps, FLAGS.warmup_steps,
+                FLAGS.batch_size, dtype)
     samples = measure(methods, FLAGS.repeats)
     description = (
         f"Convnet (3,274,634 parameters), Adam, batch {FLAGS.batch_size}, in-memory data; {FLAGS.steps} timed "
@@ -269,7 +285,8 @@ def report_title(sections):
 
 
 def main(argv):
-    del argv
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     # Other processes slow every method of a section alike (they take turns), but the report says so.
     load_at_start = os.getloadavg()[0]
     imagenet_settings = dict(
