@@ -3,12 +3,15 @@
 ``augment = make_batch_augmenter(AugmentOptions(crop_padding=2, horizontal_flip=True), num_classes=10,
 seed=1)``, then ``train_dataset.map(augment)``: uint8 images in and out, so the model sees what it
 sees at test time; with MixUp or CutMix the labels come out as mixed one-hot rows [B, classes].
+``augment(images, labels, batch_index)`` makes a batch's draws a function of (seed, batch_index) alone.
 """
 
 import dataclasses
 
 import tensorflow as tf
 from keras import layers
+
+from fmnist_tf import step_seeds
 
 PIXEL_RANGE = (0, 255)
 
@@ -58,15 +61,24 @@ def _image_layers(options, image_size, seed):
 
 
 def make_batch_augmenter(options, num_classes, seed, image_size=(28, 28)):
-    """Returns ``augment(images, labels)`` for batches of uint8 images [B, H, W, C] and integer labels [B]."""
+    """Returns ``augment(images, labels, batch_index=None)`` for batches of uint8 images [B, H, W, C] and integer
+    labels [B].
+
+    Without ``batch_index`` each call draws on from the layers' generators; with it, the draws depend on ``seed``
+    and ``batch_index`` only, so training resumed at batch ``s`` augments it as an uninterrupted run did. Either
+    way the layers hold the generators' state: one call at a time.
+    """
     image_layers = _image_layers(options, image_size, seed)
     mixers = []
     if options.mixup:
         mixers.append(layers.MixUp(alpha=options.mixup, seed=seed + 6))
     if options.cutmix:
         mixers.append(layers.CutMix(factor=options.cutmix, seed=seed + 7))
+    seed_states = step_seeds.seed_generator_states(*image_layers, *mixers)
 
-    def augment(images, labels):
+    def augment(images, labels, batch_index=None):
+        if batch_index is not None:
+            step_seeds.key_seed_generator_states(seed_states, batch_index)
         pixels = tf.cast(images, tf.float32)
         for layer in image_layers:
             pixels = layer(pixels, training=True)

@@ -4,6 +4,7 @@ A front end calls the ``define_*_flags()`` groups it needs; library code never r
 """
 
 import dataclasses
+import math
 
 from absl import flags
 
@@ -15,10 +16,19 @@ from fmnist_tf.model_fn import model_params
 from fmnist_tf.models.applications import APPLICATIONS, MIN_IMAGE_SIZE
 
 _DATA_SOURCES = ["idx", "csv", "memory", "tfds"]
+# Seeds reach numpy's and scikit-learn's generators, which take 0 to 2**32 - 1.
+MAX_SEED = 2**32 - 1
 # How to treat an existing model_dir, and where this launch's processes are, not what the run is:
 # flags.txt leaves them out, so a cluster restarted on other ports continues its model_dir.
 _NOT_RECORDED = ("resume", "overwrite", "worker_hosts", "task_index", "collective_timeout",
                  "input")  # --input is another name of --data_source, which flags.txt records
+
+
+def _finite_float_flag(name, default, help_text, lower_bound=None, upper_bound=None):
+    """DEFINE_float, also refusing nan and infinities: nan passes absl's bounds (every comparison with it is false)."""
+    flags.DEFINE_float(name, default, help_text, lower_bound=lower_bound, upper_bound=upper_bound)
+    flags.register_validator(name, lambda value: value is None or math.isfinite(value),
+                             message=f"--{name} must be a finite number")
 
 
 def define_dataset_location_flags(datasets=tuple(sorted(DATASETS))):
@@ -42,7 +52,8 @@ def define_data_flags(validation_size=5000, datasets=tuple(sorted(DATASETS))):
     flags.DEFINE_integer("validation_size", validation_size,
                          "Training examples held out, stratified and seeded, to evaluate on during training; "
                          "0 evaluates on the test split instead (always, for imagenet).", lower_bound=0)
-    flags.DEFINE_integer("seed", 42, "Seed of the validation split, the shuffle and the weights.")
+    flags.DEFINE_integer("seed", 42, "Seed of the validation split, the shuffle and the weights.", lower_bound=0,
+                         upper_bound=MAX_SEED)
 
 
 def define_model_flags():
@@ -51,7 +62,7 @@ def define_model_flags():
 
 def define_optimizer_flags(optimizer="adam", batch_size=400):
     flags.DEFINE_enum("optimizer", optimizer, optimizers.OPTIMIZERS, "Optimizer.")
-    flags.DEFINE_float("learning_rate", 0.001, "Learning rate of the optimizer (the peak, with a schedule).")
+    _finite_float_flag("learning_rate", 0.001, "Learning rate of the optimizer (the peak, with a schedule).")
     flags.DEFINE_integer("batch_size", batch_size, "Global batch size.", lower_bound=1)
     flags.register_validator("learning_rate", lambda value: value > 0, message="--learning_rate must be > 0")
 
@@ -60,11 +71,11 @@ def define_training_option_flags():
     flags.DEFINE_enum("lr_schedule", "constant", schedules.SCHEDULES, "Learning rate over the --train_steps: "
                       "constant, cosine decay to 0, or step (divided by 10 at 50% and 75%).")
     flags.DEFINE_integer("warmup_steps", 0, "Steps of linear learning-rate warm-up from 0 first.", lower_bound=0)
-    flags.DEFINE_float("weight_decay", 0.0, "Decoupled weight decay per step, times the learning rate "
+    _finite_float_flag("weight_decay", 0.0, "Decoupled weight decay per step, times the learning rate "
                        "(0: none; adamw's own default when 0 and --optimizer=adamw).", lower_bound=0.0)
-    flags.DEFINE_float("clip_norm", 0.0, "Clip the gradients' global norm to this (0: no clipping).",
+    _finite_float_flag("clip_norm", 0.0, "Clip the gradients' global norm to this (0: no clipping).",
                        lower_bound=0.0)
-    flags.DEFINE_float("ema_momentum", 0.0, "Keep an exponential moving average of the weights with this "
+    _finite_float_flag("ema_momentum", 0.0, "Keep an exponential moving average of the weights with this "
                        "momentum, e.g. 0.999 (0: none).", lower_bound=0.0, upper_bound=0.99999)
     flags.DEFINE_integer("gradient_accumulation_steps", 1, "Apply the mean gradient of this many batches.",
                          lower_bound=1)
@@ -75,11 +86,11 @@ def define_training_option_flags():
                          "evaluations without a lower evaluation loss (0: never).", lower_bound=0)
     flags.DEFINE_integer("early_stopping_patience", 0, "Stop training after this many evaluations without a "
                          "lower evaluation loss (0: never).", lower_bound=0)
-    flags.DEFINE_float("stop_at_accuracy", 0.0, "Stop training at the first evaluation with at least this "
+    _finite_float_flag("stop_at_accuracy", 0.0, "Stop training at the first evaluation with at least this "
                        "accuracy, e.g. 0.92 (0: never).", lower_bound=0.0, upper_bound=1.0)
     flags.DEFINE_bool("tta_flip", False, "Also report the test accuracy of predictions averaged with those of "
                       "the mirrored images (test-time augmentation).")
-    flags.DEFINE_float("label_smoothing", 0.0, "Share of each one-hot label spread over all classes in the "
+    _finite_float_flag("label_smoothing", 0.0, "Share of each one-hot label spread over all classes in the "
                        "training loss.", lower_bound=0.0, upper_bound=0.5)
 
 
@@ -87,15 +98,15 @@ def define_augment_flags():
     flags.DEFINE_integer("crop_padding", 0, "Pad training images by this many pixels, then crop back at random.",
                          lower_bound=0, upper_bound=14)
     flags.DEFINE_bool("horizontal_flip", False, "Mirror half of the training images.")
-    flags.DEFINE_float("translation", 0.0, "Largest random shift, as a fraction of the image size.",
+    _finite_float_flag("translation", 0.0, "Largest random shift, as a fraction of the image size.",
                        lower_bound=0.0, upper_bound=0.5)
-    flags.DEFINE_float("rotation", 0.0, "Largest random rotation, as a fraction of a full turn.",
+    _finite_float_flag("rotation", 0.0, "Largest random rotation, as a fraction of a full turn.",
                        lower_bound=0.0, upper_bound=0.5)
-    flags.DEFINE_float("random_erasing", 0.0, "Probability of erasing a random rectangle of an image.",
+    _finite_float_flag("random_erasing", 0.0, "Probability of erasing a random rectangle of an image.",
                        lower_bound=0.0, upper_bound=1.0)
     flags.DEFINE_bool("rand_augment", False, "RandAugment: 2 random operations per image at magnitude 0.5.")
-    flags.DEFINE_float("mixup", 0.0, "MixUp's alpha (0: off), e.g. 0.2.", lower_bound=0.0)
-    flags.DEFINE_float("cutmix", 0.0, "CutMix's alpha (0: off), e.g. 1.0.", lower_bound=0.0)
+    _finite_float_flag("mixup", 0.0, "MixUp's alpha (0: off), e.g. 0.2.", lower_bound=0.0)
+    _finite_float_flag("cutmix", 0.0, "CutMix's alpha (0: off), e.g. 1.0.", lower_bound=0.0)
 
 
 def define_run_config_flags(model_dir=None):
@@ -109,6 +120,12 @@ def define_run_config_flags(model_dir=None):
                       "be slower; see benchmark/results/throughput.md).")
     flags.DEFINE_bool("histogram_summaries", False, "Also write a histogram of every trainable weight at each "
                       "summary step (bigger event files).")
+    flags.DEFINE_bool("deterministic", False, "Seed everything with --seed and make every op deterministic, so a "
+                      "run stopped (SIGTERM, or killed) and rerun ends with the weights of an uninterrupted run, "
+                      "bit for bit, on the same machine. Checkpoints grow by nothing: the position in the data and "
+                      "the random draws follow from the global step (a saved tf.data iterator would add its "
+                      "shuffle buffer, 42 MB for the default split). Costs speed on GPUs, where deterministic "
+                      "kernels are slower; see README.guarantees_resume.md. Not for --dataset=imagenet.")
     flags.register_validator("model_dir", bool, message="--model_dir is required")
 
 
@@ -141,7 +158,7 @@ def define_imagenet_flags():
                          "steps, then unfreeze the backbone with a fresh optimizer (0: no freezing).", lower_bound=0)
     flags.DEFINE_integer("unfreeze_blocks", 0, "Transfer learning: after --freeze_backbone_steps, unfreeze the "
                          "top K blocks of the backbone (0: all of it).", lower_bound=0)
-    flags.DEFINE_float("fine_tune_learning_rate", 1e-5, "Transfer learning: the constant learning rate after "
+    _finite_float_flag("fine_tune_learning_rate", 1e-5, "Transfer learning: the constant learning rate after "
                        "--freeze_backbone_steps.")
     flags.register_validator("fine_tune_learning_rate", lambda value: value > 0,
                              message="--fine_tune_learning_rate must be > 0")
@@ -204,6 +221,10 @@ def define_train_flags():
     flags.register_multi_flags_validator(
         ["warmup_steps", "train_steps"], lambda values: values["warmup_steps"] < values["train_steps"],
         message="--warmup_steps must be smaller than --train_steps")
+    flags.register_multi_flags_validator(
+        ["deterministic", "dataset"], lambda values: not (values["deterministic"] and values["dataset"] == IMAGENET),
+        message="--deterministic needs an input that resumes where it stopped; ImageNet's restarts at each "
+                "train() call: not with --dataset=imagenet")
 
 
 def define_export_flags():
@@ -217,14 +238,14 @@ def define_export_flags():
                         "(default: the --data_dir of flags.txt).")
     flags.DEFINE_integer("calibration_size", 1000, "Training images the INT8 quantizer calibrates on.",
                          lower_bound=1)
-    flags.DEFINE_integer("calibration_seed", 0, "Seed of the calibration sample.")
+    flags.DEFINE_integer("calibration_seed", 0, "Seed of the calibration sample.", lower_bound=0, upper_bound=MAX_SEED)
     flags.DEFINE_enum("int8_output_type", "uint8", sorted(exporting.OUTPUT_TYPES),
                       "Output type of the INT8 models (their logits).")
     flags.DEFINE_bool("report_card", True, "Evaluate every TFLite artifact on the test set and time it.")
     flags.DEFINE_string("report_dir", "benchmark/results", "Where the report card's JSON and Markdown go.")
     flags.DEFINE_string("report_name", "edge_report", "File name, without suffix, of the report card.")
     flags.DEFINE_integer("latency_runs", 300, "Timed runs per model and thread count.", lower_bound=10)
-    flags.DEFINE_float("max_accuracy_drop", 0.5, "Fail when an INT8 model's test top-1 accuracy is more than "
+    _finite_float_flag("max_accuracy_drop", 0.5, "Fail when an INT8 model's test top-1 accuracy is more than "
                        "this many points below the Keras model's.", lower_bound=0)
     flags.register_validator("model_dir", bool, message="--model_dir is required")
     flags.register_validator("export_dir", bool, message="--export_dir is required")
@@ -248,7 +269,7 @@ def define_evaluate_flags():
     flags.DEFINE_integer("gradcam_per_class", 3, "Images per class shown with their Grad-CAM heat map.",
                          lower_bound=1)
     flags.DEFINE_integer("misclassified_count", 30, "Mistakes shown in the misclassified grid.", lower_bound=1)
-    flags.DEFINE_integer("seed", 0, "Seed of the t-SNE sample and map.")
+    flags.DEFINE_integer("seed", 0, "Seed of the t-SNE sample and map.", lower_bound=0, upper_bound=MAX_SEED)
     flags.register_validator("report_dir", bool, message="--report_dir is required")
     flags.register_multi_flags_validator(
         ["model_dir", "model_file"], lambda values: bool(values["model_dir"]) != bool(values["model_file"]),
@@ -335,6 +356,7 @@ def run_config(flag_values, strategy=None):
         jit_compile=flag_values.jit_compile,
         train_distribute=strategy,
         tf_random_seed=flag_values.seed,
+        deterministic=flag_values.deterministic,
         # No image summaries for ImageNet: each evaluation would take a second pass and a 1000-class confusion.
         class_names=None if flag_values.dataset == IMAGENET else DATASETS[flag_values.dataset].class_names,
         histogram_summaries=flag_values.histogram_summaries,

@@ -7,6 +7,8 @@ import os
 import shutil
 import tempfile
 
+from fmnist_tf.model_dir_lock import LOCK_FILE
+
 FLAGS_FILE = "flags.txt"
 
 
@@ -54,14 +56,14 @@ def prepare_model_dir(model_dir, flag_values, resume=False, overwrite=False):
     """
     flags_path = os.path.join(model_dir, FLAGS_FILE)
     if not os.path.exists(flags_path):
-        if os.path.isdir(model_dir) and os.listdir(model_dir):
+        if os.path.isdir(model_dir) and set(os.listdir(model_dir)) - {LOCK_FILE}:
             raise ModelDirConflictError(
                 f"{model_dir} is not empty and has no {FLAGS_FILE}, so it is no model_dir of "
                 "fmnist_tf and is left alone; choose another --model_dir")
         write_flags_file(model_dir, flag_values)
         return "new"
     if overwrite:
-        shutil.rmtree(model_dir)
+        _delete_contents_but_the_lock(model_dir)
         write_flags_file(model_dir, flag_values)
         return "overwrite"
     with open(flags_path, encoding="utf-8") as handle:
@@ -78,3 +80,14 @@ def prepare_model_dir(model_dir, flag_values, resume=False, overwrite=False):
     raise ModelDirConflictError(
         f"{model_dir} was trained with other flags ({differences}); pass --resume to continue "
         "its checkpoints with the new flags, or --overwrite to delete it and start afresh")
+
+
+def _delete_contents_but_the_lock(model_dir):
+    """Empties ``model_dir`` for --overwrite, keeping the lock of the trainer that asked (fmnist_tf.model_dir_lock)."""
+    for entry in os.scandir(model_dir):
+        if entry.name == LOCK_FILE:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)

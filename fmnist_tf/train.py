@@ -12,6 +12,7 @@ from absl import app, flags, logging
 from fmnist_tf import augment, data, estimator, fine_tuning, projector
 from fmnist_tf import flags as fmnist_flags
 from fmnist_tf.model_dir import prepare_model_dir
+from fmnist_tf.model_dir_lock import hold_model_dir
 from fmnist_tf.model_fn import make_model_fn, make_training_optimizer
 
 fmnist_flags.define_train_flags()
@@ -25,10 +26,18 @@ def run(flags_obj, datasets_override=None, strategy_override=None):
     """
     # First: a multi-worker strategy can only be made before any other TensorFlow op has run.
     strategy = strategy_override or fmnist_flags.get_strategy(flags_obj)
-    if strategy.extended.should_checkpoint:  # the chief alone owns model_dir
+    if not strategy.extended.should_checkpoint:  # the chief alone owns model_dir
+        return _train_and_test(flags_obj, strategy, datasets_override)
+    # Locked before prepare_model_dir, whose --overwrite would otherwise empty a running trainer's model_dir.
+    with hold_model_dir(flags_obj.model_dir):
         state = prepare_model_dir(flags_obj.model_dir, fmnist_flags.run_flag_values(flags_obj),
                                   resume=flags_obj.resume, overwrite=flags_obj.overwrite)
         logging.info("model_dir %s: %s", flags_obj.model_dir, state)
+        return _train_and_test(flags_obj, strategy, datasets_override)
+
+
+def _train_and_test(flags_obj, strategy, datasets_override):
+    """run()'s work once model_dir is this trainer's: train, evaluate, and the stats."""
     class_names = fmnist_flags.class_names(flags_obj)
     if datasets_override is not None:
         input_fns = {split: (lambda dataset=dataset: dataset) for split, dataset in datasets_override.items()}

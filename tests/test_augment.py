@@ -92,3 +92,19 @@ def test_input_fns_augment_the_training_batches_only(tiny_idx_dir):
     for split in ("validation", "test"):
         _, labels = next(iter(input_fns[split]()))
         assert labels.dtype == tf.int32 and labels.shape.rank == 1
+
+
+def test_a_batch_index_fixes_the_draws_whatever_ran_before_eagerly_and_in_dataset_map():
+    options = AugmentOptions(crop_padding=2, horizontal_flip=True, random_erasing=0.5, mixup=0.4)
+    augment = make_batch_augmenter(options, num_classes=10, seed=1)
+    at_five = [np.asarray(part) for part in augment(IMAGES, LABELS, batch_index=5)]
+    augment(IMAGES, LABELS)  # draws on from the generators' state; batch 5 must not notice
+    again = [np.asarray(part) for part in augment(IMAGES, LABELS, batch_index=5)]
+    in_map = tf.data.Dataset.from_tensors((IMAGES, LABELS)).map(
+        lambda images, labels: augment(images, labels, batch_index=tf.constant(5, tf.int64)))
+    mapped = [np.asarray(part) for part in next(iter(in_map))]
+    at_six = np.asarray(augment(IMAGES, LABELS, batch_index=6)[0])
+    for expected, got, got_in_map in zip(at_five, again, mapped):
+        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(got_in_map, expected)
+    assert not np.array_equal(at_six, at_five[0])

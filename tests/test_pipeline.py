@@ -1,15 +1,20 @@
-"""The tf.data builders: the streaming IDX reader, the stratified split, make_dataset over all three sources."""
+"""The tf.data builders: the streaming IDX reader (damaged files too), the stratified split, make_dataset over
+all three sources."""
 
+import gzip
 import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from fmnist_tf.data import (FASHION_MNIST, IdxFormatError, idx_dataset, load_numpy, make_dataset, num_examples,
-                            stratified_split, write_csv)
+                            read_idx_images, read_idx_labels, stratified_split, write_csv, write_idx)
 from fmnist_tf.data.csv import CSV_FILE_NAMES
 from idx_files import idx_bytes, tiny_examples, write_gz
+from mutations import EDITS, IN_PLACE_EDITS, PARSER_PROPERTY, mutated
 
 SOURCES = ("idx", "csv", "memory")
 REAL_DATA_DIR = FASHION_MNIST.debian_dir
@@ -62,6 +67,52 @@ def test_idx_dataset_checks_counts_and_labels_before_streaming(tmp_path):
     labels[4] = 11
     with pytest.raises(IdxFormatError, match=r"label at index 4 \(byte 12\) is 11; expected 0-9"):
         idx_dataset(images_path, write_gz(tmp_path / "bad.gz", idx_bytes(labels)))
+
+
+def test_uncompressed_idx_files_stream_the_same_examples(tmp_path):
+    images, labels = tiny_examples(10, seed=1)
+    write_idx(str(tmp_path / "images"), images, compress=False)
+    write_idx(str(tmp_path / "labels"), labels, compress=False)
+    dataset = idx_dataset(str(tmp_path / "images"), str(tmp_path / "labels"))
+    streamed_images, streamed_labels = read_all(dataset.batch(4))
+    np.testing.assert_array_equal(streamed_images[..., 0], images)
+    np.testing.assert_array_equal(streamed_labels, labels)
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory):
+    """One folder for a whole property test: hypothesis runs many examples per call of a test function."""
+    return tmp_path_factory.mktemp("pipeline_properties")
+
+
+# Streaming a damaged file costs a tf.data pipeline per example: a few examples, each a different damage.
+@settings(PARSER_PROPERTY, max_examples=12)
+@given(data=st.data(), damage_labels=st.booleans())
+def test_damaged_idx_files_are_refused_before_streaming_or_stream_what_numpy_reads(scratch, data, damage_labels):
+    """The streaming reader validates the headers in Python, then trusts them: that must never fail mid-stream."""
+    images, labels = tiny_examples(5, seed=2)
+    files = {"images": idx_bytes(images), "labels": idx_bytes(labels)}
+    damaged = "labels" if damage_labels else "images"
+    # Anywhere in the gzip stream, anywhere in the IDX bytes, or only in the payload (which often stays valid).
+    where = data.draw(st.sampled_from(["gzip stream", "IDX bytes", "IDX payload"]))
+    if where == "gzip stream":
+        files[damaged] = data.draw(mutated(gzip.compress(files[damaged], mtime=0)))
+    else:
+        header_bytes = 8 if damage_labels else 16
+        files[damaged] = data.draw(mutated(files[damaged], start=header_bytes if where == "IDX payload" else 0,
+                                           edits=IN_PLACE_EDITS if where == "IDX payload" else EDITS))
+    for name, content in files.items():
+        (scratch / name).write_bytes(gzip.compress(content, mtime=0) if data.draw(st.booleans()) else content)
+    paths = str(scratch / "images"), str(scratch / "labels")
+    try:
+        dataset = idx_dataset(*paths)
+    except IdxFormatError:
+        event("refused")
+        return
+    event("streamed")
+    streamed_images, streamed_labels = read_all(dataset.batch(8))
+    np.testing.assert_array_equal(streamed_images[..., 0], read_idx_images(paths[0]))
+    np.testing.assert_array_equal(streamed_labels, read_idx_labels(paths[1]))
 
 
 @pytest.mark.parametrize("split, validation_size", [("train", 0), ("train", 20), ("validation", 20), ("test", 20)])

@@ -1,6 +1,7 @@
-"""Estimator input functions over the dataset files: zero-argument callables returning datasets.
+"""Estimator input functions over the dataset files: callables returning datasets.
 
-``make_input_fns(data_dir, batch_size=400)["train"]()`` is the shuffled, repeated training set;
+``make_input_fns(data_dir, batch_size=400)["train"]()`` is the shuffled, repeated training set (``(start_step=s)``:
+from its batch ``s``, as the Estimator asks when it resumes);
 ``make_imagenet_input_fns`` is the same over ILSVRC2012; ``dataset_class_names`` and ``dataset_image_shape``
 say what a model of either must classify and take.
 """
@@ -10,31 +11,37 @@ import tensorflow as tf
 from fmnist_tf.data import imagenet
 from fmnist_tf.data.catalog import IMAGE_HEIGHT, IMAGE_WIDTH, get_dataset_spec
 from fmnist_tf.data.imagenet import layout
-from fmnist_tf.data.pipeline import make_dataset
+from fmnist_tf.data.pipeline import make_dataset, make_training_dataset
 
 IMAGENET = "imagenet"  # the --dataset name of ILSVRC2012, read by fmnist_tf.data.imagenet
 # The Estimator's splits of ImageNet: its labelled validation images are the test split.
 _IMAGENET_SPLITS = {"train": "train", "test": "validation"}
 
 
-def _with_augment(dataset, augment):
+def _with_augment(dataset, augment, first_batch=None):
+    """``dataset`` mapped through ``augment``; from ``first_batch`` on, each batch augmented by its index."""
     if augment is None:
         return dataset
-    # One call at a time: the augmentation layers draw from one seeded generator, in batch order.
-    return dataset.map(augment).prefetch(tf.data.AUTOTUNE)
+    # One call at a time: the augmentation layers hold their generators' state.
+    if first_batch is None:
+        return dataset.map(augment).prefetch(tf.data.AUTOTUNE)
+    indexed = tf.data.Dataset.zip((dataset, tf.data.Dataset.counter(first_batch)))
+    return indexed.map(lambda batch, index: augment(*batch, batch_index=index)).prefetch(tf.data.AUTOTUNE)
 
 
 def make_input_fns(data_dir, batch_size, source="memory", validation_size=0, seed=None, augment=None):
     """Input functions keyed by split: "train", "test", and "validation" when one is held out.
 
-    Training input is shuffled, repeated and in full batches, then mapped through ``augment(images,
-    labels)`` when given (``fmnist_tf.augment``); evaluation input is read once, in order.
+    Training input is shuffled every epoch, repeated and in full batches, then mapped through ``augment(images,
+    labels, batch_index)`` when given (``fmnist_tf.augment``); ``train_input_fn(start_step=s)`` starts at batch
+    ``s``, the same batch, augmented alike, as in a run from step 0 given a ``seed`` (``make_training_dataset``).
+    Evaluation input is read once, in order.
     """
     common = dict(batch_size=batch_size, source=source, validation_size=validation_size, seed=seed)
 
-    def train_input_fn():
-        return _with_augment(make_dataset(data_dir, "train", shuffle=True, repeat=True, drop_remainder=True,
-                                          **common), augment)
+    def train_input_fn(start_step=0):
+        dataset = make_training_dataset(data_dir, start_step=start_step, **common)
+        return _with_augment(dataset, augment, first_batch=start_step)
 
     def evaluation_input_fn(split):
         return lambda: make_dataset(data_dir, split, **common)

@@ -1,10 +1,12 @@
 """tf.data over the dataset files: the streaming IDX reader, the stratified validation split, and batched datasets.
 
-``make_dataset("data/fashion", "train", batch_size=400, shuffle=True, seed=1, validation_size=5000)``.
+``make_dataset("data/fashion", "train", batch_size=400, shuffle=True, seed=1, validation_size=5000)``;
+``make_training_dataset(..., start_step=s)`` is the endless training stream that starts at its batch ``s``.
 """
 
 import dataclasses
 import os
+import random
 
 import numpy as np
 import tensorflow as tf
@@ -27,22 +29,25 @@ class ValidatedIdx:
 
     images_path: str
     labels_path: str
-    images_header_bytes: int
-    labels_header_bytes: int
+    images_header: idx.IdxHeader
+    labels_header: idx.IdxHeader
     labels: np.ndarray  # uint8 [N]
 
     def batches(self):
         """(uint8 [b,28,28,1], int32 [b]) in file order, b up to 1024: decoding whole batches is ~4x faster."""
-        images = tf.data.FixedLengthRecordDataset(self.images_path, IMAGE_HEIGHT * IMAGE_WIDTH,
-                                                  header_bytes=self.images_header_bytes, compression_type="GZIP")
-        labels = tf.data.FixedLengthRecordDataset(self.labels_path, 1, header_bytes=self.labels_header_bytes,
-                                                  compression_type="GZIP")
+        images = _fixed_length_records(self.images_path, self.images_header, IMAGE_HEIGHT * IMAGE_WIDTH)
+        labels = _fixed_length_records(self.labels_path, self.labels_header, 1)
         return (tf.data.Dataset.zip((images, labels)).batch(_RECORDS_PER_BATCH)
                 .map(_decode_records, num_parallel_calls=tf.data.AUTOTUNE))
 
     def dataset(self):
-        """Unbatched (uint8 [28,28,1], int32 label), streamed from the .gz files in file order."""
+        """Unbatched (uint8 [28,28,1], int32 label), streamed from the files in file order."""
         return self.batches().unbatch()
+
+
+def _fixed_length_records(path, header, record_bytes):
+    return tf.data.FixedLengthRecordDataset(path, record_bytes, header_bytes=header.header_bytes,
+                                            compression_type="GZIP" if header.compressed else "")
 
 
 def _decode_records(image_records, label_records):
@@ -61,11 +66,11 @@ def validate_idx_files(images_path, labels_path):
     labels_header = idx.read_label_header(labels_path)
     labels = idx.read_idx_labels(labels_path)
     idx.check_counts_match(images_path, images_header.shape[0], labels_path, len(labels))
-    return ValidatedIdx(images_path, labels_path, images_header.header_bytes, labels_header.header_bytes, labels)
+    return ValidatedIdx(images_path, labels_path, images_header, labels_header, labels)
 
 
 def idx_dataset(images_path, labels_path):
-    """Unbatched (uint8 [28,28,1], int32 label) streamed from two ``.gz`` IDX files, validated first."""
+    """Unbatched (uint8 [28,28,1], int32 label) streamed from two IDX files (gzip or not), validated first."""
     return validate_idx_files(images_path, labels_path).dataset()
 
 
@@ -135,6 +140,26 @@ def _select_examples(batches, indices, num_examples):
     return batches.scan(tf.constant(0, tf.int64), keep_selected).unbatch()
 
 
+def _split_examples(data_dir, split, source, seed, validation_size, whole=False):
+    """(unbatched (uint8 [28,28,1], int32) examples of ``split`` in file order, how many there are).
+
+    ``whole``: the split as one element (uint8 [n,28,28,1], int32 [n]) instead.
+    """
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
+    file_split = _file_split(split)
+    if source == "memory":
+        images, labels = idx.load_numpy(data_dir, file_split)
+        indices = _indices_of_split(labels, split, validation_size, seed)
+        arrays = (images[indices][..., np.newaxis], labels[indices].astype(np.int32))
+        dataset = tf.data.Dataset.from_tensors(arrays) if whole else tf.data.Dataset.from_tensor_slices(arrays)
+        return dataset, len(indices)
+    files = _open_streaming_source(source, data_dir, file_split)
+    indices = _indices_of_split(files.labels, split, validation_size, seed)
+    examples = _select_examples(files.batches(), indices, len(files.labels))
+    return (examples.batch(len(indices)) if whole else examples), len(indices)
+
+
 def make_dataset(data_dir, split, *, batch_size, source="idx", shuffle=False, repeat=False, seed=None,
                  validation_size=0, drop_remainder=False):
     """Batches (uint8 [B,28,28,1], int32 [B]) of "train", "validation" (held out of train) or "test".
@@ -144,24 +169,55 @@ def make_dataset(data_dir, split, *, batch_size, source="idx", shuffle=False, re
     from the .gz files (fmnist_tf.data.tfds). All four yield the same examples in the same order.
     Distributed over several workers, they share each epoch without overlap (a shuffle needs ``seed``).
     """
-    if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
-    file_split = _file_split(split)
-    if source == "memory":
-        images, labels = idx.load_numpy(data_dir, file_split)
-        indices = _indices_of_split(labels, split, validation_size, seed)
-        dataset = tf.data.Dataset.from_tensor_slices(
-            (images[indices][..., np.newaxis], labels[indices].astype(np.int32)))
-    else:
-        files = _open_streaming_source(source, data_dir, file_split)
-        indices = _indices_of_split(files.labels, split, validation_size, seed)
-        dataset = _select_examples(files.batches(), indices, len(files.labels))
+    dataset, count = _split_examples(data_dir, split, source, seed, validation_size)
     if shuffle:
         # A buffer the size of the split is a full shuffle; 60,000 uint8 images are only 47 MB.
-        dataset = dataset.shuffle(len(indices), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         dataset = dataset.repeat()
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    return dataset.with_options(_shard_by_data_options())
+
+
+def epoch_order(num_examples, seed, epoch):
+    """The order (int64 [num_examples], a permutation) of the examples in training epoch ``epoch`` under ``seed``."""
+    return tf.random.experimental.stateless_shuffle(tf.range(num_examples, dtype=tf.int64),
+                                                    seed=tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)]))
+
+
+def make_training_dataset(data_dir, *, batch_size, seed, start_step=0, source="idx", validation_size=0):
+    """Endless full batches of the "train" split, reshuffled every epoch, starting at batch ``start_step``.
+
+    ``seed`` also seeds the validation split, as in ``make_dataset``; None draws the order at random (each
+    worker its own: several workers need a seed).
+    Given, batch ``s`` is a function of ``seed`` and ``s`` alone: the examples at positions ``s * batch_size``
+    onwards of the epochs laid end to end, each epoch in ``epoch_order(n, seed, epoch)``. So training resumed from
+    a checkpoint at global step ``s`` reads exactly what an uninterrupted run read next, and the checkpoint needs
+    nothing but the step. Checkpointing the tf.data iterator instead would save its shuffle buffer, the whole
+    split (42 MB per checkpoint for the 55,000 images of the default split, as much again as the convnet with
+    Adam), and could not hold the augmentation's generator state in step with its prefetched batches. Starting
+    mid-epoch costs no more than starting an epoch.
+    """
+    # The split as one element, read once and kept: a full shuffle needs all of it at hand anyway (like a
+    # buffer of the split's size), and later epochs then cost a gather per batch instead of a second read.
+    whole_split, count = _split_examples(data_dir, "train", source, seed, validation_size, whole=True)
+    order_seed = random.randrange(2**31) if seed is None else seed
+    first_epoch, first_offset = divmod(start_step * batch_size, count)
+
+    def epoch_positions(epoch):
+        # The first epoch begins at the resumed position: its order is cut, no example is read and skipped.
+        order = epoch_order(count, order_seed, epoch)[tf.where(epoch == first_epoch, first_offset, 0):]
+        return tf.data.Dataset.from_tensor_slices(order)
+
+    # Only the example indices go one by one (batches span epoch ends); the pixels are gathered per batch.
+    index_batches = tf.data.Dataset.counter(first_epoch).flat_map(epoch_positions).batch(batch_size,
+                                                                                          drop_remainder=True)
+
+    def batches_of(images, labels):
+        return index_batches.map(lambda indices: (tf.gather(images, indices), tf.gather(labels, indices)),
+                                 num_parallel_calls=tf.data.AUTOTUNE)
+
+    dataset = whole_split.flat_map(batches_of).prefetch(tf.data.AUTOTUNE)
     return dataset.with_options(_shard_by_data_options())
 
 

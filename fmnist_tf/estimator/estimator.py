@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from fmnist_tf.estimator import loops, summaries
+from fmnist_tf.estimator import checkpoints, loops, summaries
 
 
 @dataclasses.dataclass
@@ -35,6 +35,9 @@ class RunConfig:
     jit_compile: bool = False  # compile each training step with XLA
     train_distribute: tf.distribute.Strategy | None = None  # None: tf.distribute.get_strategy()
     tf_random_seed: int | None = None
+    # Makes every op deterministic, process-wide and for good, and needs tf_random_seed: with an input_fn that
+    # takes start_step, a resumed run then ends bitwise equal to an uninterrupted one on the same machine.
+    deterministic: bool = False
     # Given, training also writes a grid of its input images and each evaluation its confusion
     # matrix, per-class accuracy and worst misclassified images, named by these class names.
     class_names: tuple[str, ...] | None = None
@@ -46,6 +49,8 @@ class RunConfig:
                      "log_step_count_steps", "steps_per_loop"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"RunConfig.{name} must be > 0, given: {getattr(self, name)}")
+        if self.deterministic and self.tf_random_seed is None:
+            raise ValueError("RunConfig.deterministic needs a tf_random_seed, given: None")
 
 
 @dataclasses.dataclass
@@ -76,6 +81,8 @@ class Estimator:
         self._strategy = config.train_distribute or tf.distribute.get_strategy()
         if config.tf_random_seed is not None:
             keras.utils.set_random_seed(config.tf_random_seed)
+        if config.deterministic:
+            tf.config.experimental.enable_op_determinism()
         with self._strategy.scope():
             spec = model_fn(params)
             self._global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
@@ -95,10 +102,8 @@ class Estimator:
         self._ready = False
         if self.model.built:
             self._build_and_restore()
-        elif self._checkpoint_manager.latest_checkpoint:
-            # The model's variables appear with its first input; the step is known before that.
-            tf.train.Checkpoint(global_step=self._global_step).read(
-                self._checkpoint_manager.latest_checkpoint).expect_partial()
+        else:  # the model's variables appear with its first input; the step is known before that
+            self._global_step.assign(checkpoints.latest_global_step(model_dir))
         # Every worker decides alike whether to save (saving can be collective), not from its own files.
         self._saved_step = self.global_step if self._checkpoint_manager.latest_checkpoint else None
 
@@ -139,7 +144,10 @@ class Estimator:
         return tf.train.latest_checkpoint(self.model_dir)
 
     def train(self, input_fn, steps=None, max_steps=None):
-        """Trains ``steps`` more steps, or up to global step ``max_steps``, or (neither) to the input's end."""
+        """Trains ``steps`` more steps, or up to global step ``max_steps``, or (neither) to the input's end.
+
+        ``input_fn(start_step=...)``, when it takes that parameter, is given the global step training starts from.
+        """
         if steps is not None and max_steps is not None:
             raise ValueError("Can not provide both steps and max_steps.")
         for name, value in (("steps", steps), ("max_steps", max_steps)):
@@ -152,7 +160,7 @@ class Estimator:
         last_step = step + steps if steps is not None else max_steps
         call_started = time.perf_counter()
         local_datasets = []
-        iterator = iter(self._distribute(input_fn, local_datasets))
+        iterator = iter(self._distribute(_starting_at(input_fn, step), local_datasets))
         writer = self._summary_writer(self.model_dir)
         if self._writes_image_summaries():
             # A fresh iterator over the dataset, so the training iterator loses no batch to the picture.
@@ -304,10 +312,9 @@ class Estimator:
                 self.model(tf.nest.map_structure(_zeros_for_spec, self._features_spec))
             if not self._optimizer.built:
                 self._optimizer.build(self.model.trainable_variables)
-        latest = self._checkpoint_manager.latest_checkpoint
-        if latest:
-            self._checkpoint.restore(latest).assert_consumed()
-            logging.info("Restored parameters from %s", latest)
+        status = checkpoints.restore_latest(self._checkpoint, self.model_dir)
+        if status is not None:
+            status.assert_consumed()
         self._ready = True
 
     def _steps_in_next_call(self, step, last_step):
@@ -336,8 +343,9 @@ class Estimator:
                 summaries.write_histograms(writer, step, self.model.trainable_variables)
 
     def _make_checkpoint_manager(self, directory, max_to_keep):
-        return tf.train.CheckpointManager(self._checkpoint, directory, max_to_keep=max_to_keep,
-                                          checkpoint_name="model.ckpt", step_counter=self._global_step)
+        return checkpoints.make_checkpoint_manager(
+            self._checkpoint, directory, max_to_keep, self._global_step,
+            maintain=directory == self.model_dir and self._strategy.extended.should_checkpoint)
 
     def _save_checkpoint(self):
         step = self.global_step
@@ -399,22 +407,20 @@ class Estimator:
         return loops.make_predict_batch(self.model, self._strategy)
 
 
-def latest_global_step(model_dir):
-    """The global step of the newest checkpoint in ``model_dir``, or 0 when it has none; reads only that variable."""
-    latest = tf.train.latest_checkpoint(model_dir) if model_dir else None
-    if latest is None:
-        return 0
-    global_step = tf.Variable(0, dtype=tf.int64, trainable=False)
-    tf.train.Checkpoint(global_step=global_step).read(latest).expect_partial()
-    return int(global_step.numpy())
-
-
 def _takes_input_context(input_fn):
     """TF1's rule, by arity: an ``input_fn`` with one required parameter receives the InputContext."""
     required = [parameter for parameter in inspect.signature(input_fn).parameters.values()
                 if parameter.default is inspect.Parameter.empty
                 and parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)]
     return len(required) == 1
+
+
+def _starting_at(input_fn, step):
+    """A training ``input_fn`` with a ``start_step`` parameter is told the global step training starts from,
+    so the batches it gives continue, not restart, the data (``fmnist_tf.data.make_input_fns``)."""
+    if "start_step" in inspect.signature(input_fn).parameters:
+        return functools.partial(input_fn, start_step=step)
+    return input_fn
 
 
 def _zeros_for_spec(spec):

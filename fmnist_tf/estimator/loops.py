@@ -6,6 +6,8 @@ one ``tf.function``, traced once per input signature, that runs ``strategy.run``
 
 import tensorflow as tf
 
+from fmnist_tf import step_seeds
+
 _SUM = tf.distribute.ReduceOp.SUM
 
 
@@ -81,9 +83,13 @@ def make_train_loop(model, optimizer, strategy, global_step, label_smoothing=0.0
     Each step averages the loss over the global batch, adds the model's regularization losses,
     applies the gradients and increments ``global_step``. ``label_smoothing`` applies to training only.
     ``jit_compile`` compiles each step (not the loop, whose input iterator XLA cannot hold) with XLA.
+    The model's random draws (dropout) in a step depend on its layers' seeds and ``global_step`` alone, so
+    neither a resumed run nor the number of steps per call changes them.
     """
+    seed_states = step_seeds.seed_generator_states(model)
 
     def train_step(features, labels):
+        step_seeds.key_seed_generator_states(seed_states, global_step)
         # The global batch is summed across replicas rather than computed from the per-replica
         # shape, so a partial last batch (split unevenly by the strategy) is averaged exactly.
         examples = tf.shape(labels)[0]
