@@ -63,7 +63,7 @@ def test_grid_file_without_value_list_names_the_parameter(tmp_path):
 
 def test_migration_renames_removed_values_and_pins_changed_defaults():
     assert migration.migrate("SGDClassifier", {"loss": "log", "penalty": "l1"}) == (
-        {"loss": "log_loss", "penalty": "l1"}, None)
+        {"loss": "log_loss", "penalty": "l1", "max_iter": 5, "tol": None}, None)
     assert migration.migrate("GradientBoostingClassifier", {"loss": "deviance"}) == ({"loss": "log_loss"}, None)
     assert migration.migrate("LogisticRegression", {"penalty": "l1", "C": 1.0, "multi_class": "ovr"}) == (
         {"l1_ratio": 1.0, "solver": "saga", "C": 1.0}, "OneVsRestClassifier")
