@@ -43,7 +43,7 @@ def time_torch_training(images, labels, steps, warmup_steps, batch_size, dtype="
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-        return float(loss)  # waits for the last step, as the Keras methods return after theirs
+        return float(loss.detach())  # waits for the last step, as the Keras methods return after theirs
 
     train(0, warmup_steps)
     started = time.perf_counter()
