@@ -40,6 +40,10 @@ _READ_ERRORS = (tf.errors.OpError, IndexError, ValueError)
 _MISMATCHES_SHOWN = 5
 
 
+# The key of the Estimator's ``tf.train.Checkpoint(global_step=...)`` variable in a checkpoint.
+_GLOBAL_STEP_KEY = "global_step/.ATTRIBUTES/VARIABLE_VALUE"
+
+
 class CheckpointDamagedError(RuntimeError):
     """model_dir holds checkpoint files and none of them reads back whole."""
 
@@ -151,9 +155,8 @@ def latest_global_step(model_dir):
     found = latest_intact_checkpoint(model_dir) if model_dir else None
     if found is None:
         return 0
-    global_step = tf.Variable(0, dtype=tf.int64, trainable=False)
-    tf.train.Checkpoint(global_step=global_step).read(found[0]).expect_partial()
-    return int(global_step.numpy())
+    # The reader that has just verified every tensor holds the step too: no second read of the checkpoint.
+    return int(found[1].get_tensor(_GLOBAL_STEP_KEY))
 
 
 def make_checkpoint_manager(checkpoint, directory, max_to_keep, step_counter, maintain=False):
