@@ -14,6 +14,7 @@ from fmnist_tf import flags as fmnist_flags
 from fmnist_tf.data.atomic import append_json_line, read_json_lines
 from fmnist_tf.model_dir_lock import hold_model_dir
 from fmnist_tf.model_fn import make_model_fn
+from fmnist_tf.thread_pools import size_thread_pools
 
 fmnist_flags.define_data_flags(validation_size=0)
 fmnist_flags.define_optimizer_flags(optimizer="sgd", batch_size=400)
@@ -31,6 +32,7 @@ def recorded_rounds(results_file):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    size_thread_pools(FLAGS.inter_op_threads, FLAGS.intra_op_threads)  # before TensorFlow's first op
     with hold_model_dir(FLAGS.model_dir):  # a second benchmark on the same --model_dir is refused
         run_rounds()
 
@@ -39,7 +41,8 @@ def run_rounds():
     """Trains and evaluates the rounds not yet in the results file."""
     data.fetch(FLAGS.dataset, FLAGS.data_dir)
     input_fns = data.make_input_fns(FLAGS.data_dir, FLAGS.batch_size, source=FLAGS.data_source,
-                                    validation_size=FLAGS.validation_size, seed=FLAGS.seed)
+                                    validation_size=FLAGS.validation_size, seed=FLAGS.seed,
+                                    prefetch_batches=FLAGS.prefetch_batches)
     train_input_fn, eval_input_fn = input_fns["train"], input_fns["test"]
     results_file = FLAGS.results_file or os.path.join(FLAGS.model_dir, "rounds.jsonl")
 

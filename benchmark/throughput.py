@@ -13,7 +13,6 @@ bfloat16. Each method is repeated, alternating with the others of its section; m
 import functools
 import json
 import os
-import statistics
 import tempfile
 import time
 
@@ -26,6 +25,7 @@ from fmnist_tf import data, estimator, exporting, models
 from fmnist_tf.data.atomic import atomic_write
 from fmnist_tf.data import pipeline as training_stream
 from machine import describe_machine
+from rate_tables import format_rate, measure, table
 from fmnist_tf.exporting.litert import tflite_logits
 from fmnist_tf.model_fn import dtype_policy, make_model_fn
 from fmnist_tf.safe_loading import load_keras_file
@@ -178,32 +178,6 @@ def pipeline_methods(data_dir, batch_size, later_epochs):
     return {"memory (decoded .gz files)": functools.partial(rates_of_one_run, "memory", data_dir),
             "IDX .gz streaming": functools.partial(rates_of_one_run, "idx", data_dir),
             "CSV streaming": functools.partial(rates_of_one_run, "csv", csv_dir)}
-
-
-def format_rate(rate):
-    """Whole images/s, but three significant digits below 100 (ResNet50 on a CPU trains a few per second)."""
-    return f"{rate:.0f}" if rate >= 100 else f"{rate:.3g}"
-
-
-def measure(rates, repeats):
-    """{name: [images/s per repeat]} of zero-argument callables returning images/s, taking turns."""
-    samples = {name: [] for name in rates}
-    for repeat in range(repeats):
-        for name, rate in rates.items():
-            samples[name].append(rate())
-            print(f"repeat {repeat + 1}: {name}: {format_rate(samples[name][-1])} images/s", flush=True)
-    return samples
-
-
-def table(title, description, samples, baseline):
-    """A Markdown section: median images/s, ratio to ``baseline``'s median, and every repeat."""
-    medians = {name: statistics.median(rates) for name, rates in samples.items()}
-    lines = [f"## {title}", "", description, "",
-             f"| method | median images/s | ratio to {baseline} | all repeats |", "| --- | ---: | ---: | --- |"]
-    for name, rates in samples.items():
-        lines.append(f"| {name} | {format_rate(medians[name])} | {medians[name] / medians[baseline]:.2f} | "
-                     f"{', '.join(format_rate(rate) for rate in rates)} |")
-    return lines + [""], medians
 
 
 def training_section(data_dir):

@@ -12,15 +12,18 @@ from fmnist_tf import augment, distribute, estimator, exporting, fine_tuning, op
 from fmnist_tf.data import IMAGENET, dataset_class_names
 from fmnist_tf.data.imagenet.dataset import SOURCES as IMAGENET_SOURCES
 from fmnist_tf.data.catalog import DATASETS
+from fmnist_tf.data.pipeline import PREFETCH_AUTOTUNE
 from fmnist_tf.model_fn import model_params
 from fmnist_tf.models.applications import APPLICATIONS, MIN_IMAGE_SIZE
 
 _DATA_SOURCES = ["idx", "csv", "memory", "tfds"]
 # Seeds reach numpy's and scikit-learn's generators, which take 0 to 2**32 - 1.
 MAX_SEED = 2**32 - 1
-# How to treat an existing model_dir, and where this launch's processes are, not what the run is:
-# flags.txt leaves them out, so a cluster restarted on other ports continues its model_dir.
+# How to treat an existing model_dir, where this launch's processes are and how this machine runs them, not what
+# the run is: flags.txt leaves them out, so a cluster restarted on other ports, or a run continued with other
+# threads, continues its model_dir.
 _NOT_RECORDED = ("resume", "overwrite", "worker_hosts", "task_index", "collective_timeout",
+                 "inter_op_threads", "intra_op_threads", "prefetch_batches",
                  "input")  # --input is another name of --data_source, which flags.txt records
 
 
@@ -54,6 +57,9 @@ def define_data_flags(validation_size=5000, datasets=tuple(sorted(DATASETS))):
                          "0 evaluates on the test split instead (always, for imagenet).", lower_bound=0)
     flags.DEFINE_integer("seed", 42, "Seed of the validation split, the shuffle and the weights.", lower_bound=0,
                          upper_bound=MAX_SEED)
+    flags.DEFINE_integer("prefetch_batches", PREFETCH_AUTOTUNE, "Batches the input pipeline prepares while the "
+                         f"model trains: {PREFETCH_AUTOTUNE} lets tf.data size it, 0 prepares none; changes speed "
+                         "only, never the batches (benchmark/results/fast_paths.md).", lower_bound=PREFETCH_AUTOTUNE)
 
 
 def define_model_flags():
@@ -116,6 +122,10 @@ def define_run_config_flags(model_dir=None):
     flags.DEFINE_integer("keep_checkpoint_max", 5, "How many recent checkpoints to keep.", lower_bound=1)
     flags.DEFINE_integer("save_summary_steps", 100, "Write training summaries every this many steps.",
                          lower_bound=1)
+    flags.DEFINE_integer("inter_op_threads", 0, "Threads running independent ops at once (0: TensorFlow's "
+                         "choice, one per core; benchmark/results/fast_paths.md).", lower_bound=0)
+    flags.DEFINE_integer("intra_op_threads", 0, "Threads one op, a convolution or a matrix product, is split "
+                         "over (0: TensorFlow's choice, one per core).", lower_bound=0)
     flags.DEFINE_bool("jit_compile", False, "Compile each training step with XLA (measure first: on CPUs it can "
                       "be slower; see benchmark/results/throughput.md).")
     flags.DEFINE_bool("histogram_summaries", False, "Also write a histogram of every trainable weight at each "

@@ -14,6 +14,7 @@ from fmnist_tf import flags as fmnist_flags
 from fmnist_tf.model_dir import prepare_model_dir
 from fmnist_tf.model_dir_lock import hold_model_dir
 from fmnist_tf.model_fn import make_model_fn, make_training_optimizer
+from fmnist_tf.thread_pools import describe_thread_pools, size_thread_pools
 
 fmnist_flags.define_train_flags()
 
@@ -24,8 +25,10 @@ def run(flags_obj, datasets_override=None, strategy_override=None):
     ``datasets_override`` maps "train", "validation" or "test" to batched datasets, replacing the
     files; ``strategy_override`` replaces the strategy the flags name.
     """
-    # First: a multi-worker strategy can only be made before any other TensorFlow op has run.
+    # First: thread pools and a multi-worker strategy can only be made before any other TensorFlow op has run.
+    size_thread_pools(flags_obj.inter_op_threads, flags_obj.intra_op_threads)
     strategy = strategy_override or fmnist_flags.get_strategy(flags_obj)
+    logging.info("thread pools: %s", describe_thread_pools())
     if not strategy.extended.should_checkpoint:  # the chief alone owns model_dir
         return _train_and_test(flags_obj, strategy, datasets_override)
     # Locked before prepare_model_dir, whose --overwrite would otherwise empty a running trainer's model_dir.
@@ -41,27 +44,12 @@ def _train_and_test(flags_obj, strategy, datasets_override):
     class_names = fmnist_flags.class_names(flags_obj)
     if datasets_override is not None:
         input_fns = {split: (lambda dataset=dataset: dataset) for split, dataset in datasets_override.items()}
-    elif flags_obj.dataset == data.IMAGENET:  # read in place: ImageNet is never downloaded
-        input_fns = data.make_imagenet_input_fns(
-            flags_obj.data_dir, flags_obj.batch_size, image_size=flags_obj.image_size,
-            num_classes=flags_obj.num_classes, examples_per_class=flags_obj.examples_per_class,
-            source=flags_obj.imagenet_source, seed=flags_obj.seed, augment=_augmenter(flags_obj, len(class_names)))
     else:
-        data.fetch(flags_obj.dataset, flags_obj.data_dir)
-        input_fns = data.make_input_fns(flags_obj.data_dir, flags_obj.batch_size,
-                                        source=flags_obj.data_source,
-                                        validation_size=flags_obj.validation_size, seed=flags_obj.seed,
-                                        augment=_augmenter(flags_obj, len(class_names)))
+        input_fns = input_fns_from_flags(flags_obj, class_names)
     eval_split = "validation" if "validation" in input_fns else "test"
 
     schedule = fmnist_flags.fine_tuning_schedule(flags_obj)
-    optimizer_options = dict(dtype=flags_obj.dtype, **fmnist_flags.optimizer_options(flags_obj))
-    classifier = estimator.Estimator(
-        make_model_fn(flags_obj.model, flags_obj.optimizer, fmnist_flags.learning_rate(flags_obj), flags_obj.seed,
-                      label_smoothing=flags_obj.label_smoothing, fine_tuning=schedule,
-                      # A resumed transfer-learning run rebuilds the phase its checkpoint was saved in.
-                      initial_step=estimator.latest_global_step(flags_obj.model_dir), **optimizer_options),
-        config=fmnist_flags.run_config(flags_obj, strategy), params=fmnist_flags.model_builder_params(flags_obj))
+    classifier = estimator_from_flags(flags_obj, strategy, schedule)
 
     started = time.monotonic()
     steps_before = classifier.global_step
@@ -75,7 +63,8 @@ def _train_and_test(flags_obj, strategy, datasets_override):
     else:
         _, evaluations = fine_tuning.train_and_evaluate(
             classifier, train_spec, eval_spec, schedule,
-            lambda: make_training_optimizer(flags_obj.optimizer, schedule.learning_rate, **optimizer_options),
+            lambda: make_training_optimizer(flags_obj.optimizer, schedule.learning_rate,
+                                            **_optimizer_options(flags_obj)),
             monitors=fmnist_flags.monitors(flags_obj))
     train_seconds = time.monotonic() - started
     if classifier.stopped_by_sigterm:  # checkpointed: a rerun with the same flags continues from here
@@ -103,6 +92,35 @@ def _train_and_test(flags_obj, strategy, datasets_override):
     if eval_split == "validation":
         stats["validation_accuracy"] = evaluations[-1]["accuracy"]
     return stats
+
+
+def input_fns_from_flags(flags_obj, class_names):
+    """The input functions of the dataset the flags name (Fashion-MNIST and MNIST fetched when missing)."""
+    augment = _augmenter(flags_obj, len(class_names))
+    if flags_obj.dataset == data.IMAGENET:  # read in place: ImageNet is never downloaded
+        return data.make_imagenet_input_fns(
+            flags_obj.data_dir, flags_obj.batch_size, image_size=flags_obj.image_size,
+            num_classes=flags_obj.num_classes, examples_per_class=flags_obj.examples_per_class,
+            source=flags_obj.imagenet_source, seed=flags_obj.seed, augment=augment,
+            prefetch_batches=flags_obj.prefetch_batches)
+    data.fetch(flags_obj.dataset, flags_obj.data_dir)
+    return data.make_input_fns(flags_obj.data_dir, flags_obj.batch_size, source=flags_obj.data_source,
+                               validation_size=flags_obj.validation_size, seed=flags_obj.seed, augment=augment,
+                               prefetch_batches=flags_obj.prefetch_batches)
+
+
+def estimator_from_flags(flags_obj, strategy, schedule=None):
+    """The Estimator the flags describe, on ``strategy``; ``schedule``: the fine-tuning phases, if any."""
+    return estimator.Estimator(
+        make_model_fn(flags_obj.model, flags_obj.optimizer, fmnist_flags.learning_rate(flags_obj), flags_obj.seed,
+                      label_smoothing=flags_obj.label_smoothing, fine_tuning=schedule,
+                      # A resumed transfer-learning run rebuilds the phase its checkpoint was saved in.
+                      initial_step=estimator.latest_global_step(flags_obj.model_dir), **_optimizer_options(flags_obj)),
+        config=fmnist_flags.run_config(flags_obj, strategy), params=fmnist_flags.model_builder_params(flags_obj))
+
+
+def _optimizer_options(flags_obj):
+    return dict(dtype=flags_obj.dtype, **fmnist_flags.optimizer_options(flags_obj))
 
 
 def _augmenter(flags_obj, num_classes):

@@ -9,6 +9,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmark"))
 
 import imagenet_throughput  # noqa: E402
+import rate_tables  # noqa: E402
 import throughput  # noqa: E402
 
 from fmnist_tf.data import imagenet  # noqa: E402
@@ -62,4 +63,4 @@ def test_report_title_names_what_was_measured(sections, title):
 
 @pytest.mark.parametrize("rate, shown", [(2.3456, "2.35"), (41.26, "41.3"), (1234.4, "1234")])
 def test_slow_rates_keep_three_significant_digits(rate, shown):
-    assert throughput.format_rate(rate) == shown
+    assert rate_tables.format_rate(rate) == shown

@@ -55,10 +55,13 @@ def test_smoke_flagfile_trains_overrides_apply_and_reuse_is_guarded(tmp_path):
     assert "--train_steps=6\n" in flags_txt and "--optimizer=adam\n" in flags_txt
     assert (model_dir / "checkpoint").exists()
 
-    # The same flags again: the Estimator is already at step 6 and trains nothing.
-    again = train(f"--flagfile={model_dir}/flags.txt", f"--model_dir={model_dir}")
+    # The same flags again: the Estimator is already at step 6 and trains nothing. How this machine runs it
+    # (threads, prefetching) is not what the run is: it continues without --resume.
+    again = train(f"--flagfile={model_dir}/flags.txt", f"--model_dir={model_dir}", "--inter_op_threads=1",
+                  "--intra_op_threads=1", "--prefetch_batches=0")
     assert again.returncode == 0, again.stderr[-3000:]
     assert table_value(again.stdout, "steps this run") == "0"
+    assert "thread pools: inter-op 1, intra-op 1" in again.stderr
 
     refused = train(f"--flagfile={model_dir}/flags.txt", "--train_steps=8")
     assert refused.returncode != 0

@@ -11,37 +11,39 @@ import tensorflow as tf
 from fmnist_tf.data import imagenet
 from fmnist_tf.data.catalog import IMAGE_HEIGHT, IMAGE_WIDTH, get_dataset_spec
 from fmnist_tf.data.imagenet import layout
-from fmnist_tf.data.pipeline import make_dataset, make_training_dataset
+from fmnist_tf.data.pipeline import PREFETCH_AUTOTUNE, make_dataset, make_training_dataset, prefetched
 
 IMAGENET = "imagenet"  # the --dataset name of ILSVRC2012, read by fmnist_tf.data.imagenet
 # The Estimator's splits of ImageNet: its labelled validation images are the test split.
 _IMAGENET_SPLITS = {"train": "train", "test": "validation"}
 
 
-def _with_augment(dataset, augment, first_batch=None):
+def _with_augment(dataset, augment, first_batch=None, prefetch_batches=PREFETCH_AUTOTUNE):
     """``dataset`` mapped through ``augment``; from ``first_batch`` on, each batch augmented by its index."""
     if augment is None:
         return dataset
     # One call at a time: the augmentation layers hold their generators' state.
     if first_batch is None:
-        return dataset.map(augment).prefetch(tf.data.AUTOTUNE)
+        return prefetched(dataset.map(augment), prefetch_batches)
     indexed = tf.data.Dataset.zip((dataset, tf.data.Dataset.counter(first_batch)))
-    return indexed.map(lambda batch, index: augment(*batch, batch_index=index)).prefetch(tf.data.AUTOTUNE)
+    return prefetched(indexed.map(lambda batch, index: augment(*batch, batch_index=index)), prefetch_batches)
 
 
-def make_input_fns(data_dir, batch_size, source="memory", validation_size=0, seed=None, augment=None):
+def make_input_fns(data_dir, batch_size, source="memory", validation_size=0, seed=None, augment=None,
+                   prefetch_batches=PREFETCH_AUTOTUNE):
     """Input functions keyed by split: "train", "test", and "validation" when one is held out.
 
     Training input is shuffled every epoch, repeated and in full batches, then mapped through ``augment(images,
     labels, batch_index)`` when given (``fmnist_tf.augment``); ``train_input_fn(start_step=s)`` starts at batch
     ``s``, the same batch, augmented alike, as in a run from step 0 given a ``seed`` (``make_training_dataset``).
-    Evaluation input is read once, in order.
+    Evaluation input is read once, in order. ``prefetch_batches``: batches made ahead (``pipeline.prefetched``).
     """
-    common = dict(batch_size=batch_size, source=source, validation_size=validation_size, seed=seed)
+    common = dict(batch_size=batch_size, source=source, validation_size=validation_size, seed=seed,
+                  prefetch_batches=prefetch_batches)
 
     def train_input_fn(start_step=0):
         dataset = make_training_dataset(data_dir, start_step=start_step, **common)
-        return _with_augment(dataset, augment, first_batch=start_step)
+        return _with_augment(dataset, augment, first_batch=start_step, prefetch_batches=prefetch_batches)
 
     def evaluation_input_fn(split):
         return lambda: make_dataset(data_dir, split, **common)
@@ -53,15 +55,16 @@ def make_input_fns(data_dir, batch_size, source="memory", validation_size=0, see
 
 
 def make_imagenet_input_fns(data_dir, batch_size, image_size=224, num_classes=None, examples_per_class=None,
-                            source="jpeg", seed=None, augment=None):
+                            source="jpeg", seed=None, augment=None, prefetch_batches=PREFETCH_AUTOTUNE):
     """Input functions "train" (random resized crops, shuffled, repeated, full batches, then ``augment``) and
     "test" (ImageNet's validation split, center crops, read once in order) over ``make_imagenet_dataset``."""
     common = dict(batch_size=batch_size, image_size=image_size, num_classes=num_classes,
-                  examples_per_class=examples_per_class, source=source, seed=seed)
+                  examples_per_class=examples_per_class, source=source, seed=seed, prefetch_batches=prefetch_batches)
 
     def train_input_fn():
         return _with_augment(imagenet.make_imagenet_dataset(data_dir, _IMAGENET_SPLITS["train"], shuffle=True,
-                                                            repeat=True, drop_remainder=True, **common), augment)
+                                                            repeat=True, drop_remainder=True, **common), augment,
+                             prefetch_batches=prefetch_batches)
 
     def test_input_fn():
         return imagenet.make_imagenet_dataset(data_dir, _IMAGENET_SPLITS["test"], **common)

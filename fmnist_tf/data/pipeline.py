@@ -20,6 +20,8 @@ SOURCES = ("idx", "csv", "memory", "tfds")
 # The "train" and "validation" datasets come from separate calls: without a seed they must still
 # agree on the split, or they would overlap.
 DEFAULT_SPLIT_SEED = 0
+# --prefetch_batches's default: tf.data sizes the buffer of batches prepared ahead (AUTOTUNE is -1).
+PREFETCH_AUTOTUNE = tf.data.AUTOTUNE
 _RECORDS_PER_BATCH = 1024
 
 
@@ -161,13 +163,14 @@ def _split_examples(data_dir, split, source, seed, validation_size, whole=False)
 
 
 def make_dataset(data_dir, split, *, batch_size, source="idx", shuffle=False, repeat=False, seed=None,
-                 validation_size=0, drop_remainder=False):
+                 validation_size=0, drop_remainder=False, prefetch_batches=PREFETCH_AUTOTUNE):
     """Batches (uint8 [B,28,28,1], int32 [B]) of "train", "validation" (held out of train) or "test".
 
     ``source``: "idx" streams the .gz files, "csv" streams ``data_dir``/fashion-mnist_{train,test}.csv,
     "memory" decodes the .gz files into memory first, "tfds" reads ``tfds.load("fashion_mnist")`` prepared
     from the .gz files (fmnist_tf.data.tfds). All four yield the same examples in the same order.
     Distributed over several workers, they share each epoch without overlap (a shuffle needs ``seed``).
+    ``prefetch_batches`` (``prefetched``) changes when batches are made, never which.
     """
     dataset, count = _split_examples(data_dir, split, source, seed, validation_size)
     if shuffle:
@@ -175,8 +178,14 @@ def make_dataset(data_dir, split, *, batch_size, source="idx", shuffle=False, re
         dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         dataset = dataset.repeat()
-    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    dataset = prefetched(dataset.batch(batch_size, drop_remainder=drop_remainder), prefetch_batches)
     return dataset.with_options(_shard_by_data_options())
+
+
+def prefetched(dataset, batches):
+    """``dataset`` with ``batches`` made ahead of the reader (PREFETCH_AUTOTUNE: as many as tf.data finds useful;
+    0: each made when asked for)."""
+    return dataset.prefetch(batches) if batches else dataset
 
 
 def epoch_order(num_examples, seed, epoch):
@@ -185,7 +194,8 @@ def epoch_order(num_examples, seed, epoch):
                                                     seed=tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)]))
 
 
-def make_training_dataset(data_dir, *, batch_size, seed, start_step=0, source="idx", validation_size=0):
+def make_training_dataset(data_dir, *, batch_size, seed, start_step=0, source="idx", validation_size=0,
+                          prefetch_batches=PREFETCH_AUTOTUNE):
     """Endless full batches of the "train" split, reshuffled every epoch, starting at batch ``start_step``.
 
     ``seed`` also seeds the validation split, as in ``make_dataset``; None draws the order at random (each
@@ -217,7 +227,7 @@ def make_training_dataset(data_dir, *, batch_size, seed, start_step=0, source="i
         return index_batches.map(lambda indices: (tf.gather(images, indices), tf.gather(labels, indices)),
                                  num_parallel_calls=tf.data.AUTOTUNE)
 
-    dataset = whole_split.flat_map(batches_of).prefetch(tf.data.AUTOTUNE)
+    dataset = prefetched(whole_split.flat_map(batches_of), prefetch_batches)
     return dataset.with_options(_shard_by_data_options())
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from fmnist_tf.data.imagenet import layout, preprocessing, tfrecords
+from fmnist_tf.data.pipeline import PREFETCH_AUTOTUNE, prefetched
 
 SOURCES = ("jpeg", "tfrecord")
 _LOGGER = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def _decoded(encoded_examples, training, image_size, preprocess, seed, determini
 def make_imagenet_dataset(data_dir, split, batch_size, image_size=224, num_classes=None, examples_per_class=None,
                           shuffle=False, seed=None, preprocess=None, *, training=None, source="jpeg",
                           repeat=False, drop_remainder=False, skip_bad_files=False,
-                          shuffle_buffer=tfrecords.DEFAULT_SHUFFLE_BUFFER):
+                          shuffle_buffer=tfrecords.DEFAULT_SHUFFLE_BUFFER, prefetch_batches=PREFETCH_AUTOTUNE):
     """Batches of (images [B, image_size, image_size, 3], int32 labels [B]) of "train" or "validation".
 
     ``training`` (default: split is "train") takes the random resized crop and flip, otherwise the center
@@ -75,6 +76,7 @@ def make_imagenet_dataset(data_dir, split, batch_size, image_size=224, num_class
     by ``write_imagenet_tfrecords`` there. ``num_classes`` keeps the first N wnids (labels unchanged),
     ``examples_per_class`` the first K examples of each. ``skip_bad_files`` decodes every file first
     (``find_bad_images``) and logs how many are left out; without it, bad files are dropped as met.
+    ``prefetch_batches`` as in ``fmnist_tf.data.pipeline.prefetched``.
     """
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
@@ -95,7 +97,7 @@ def make_imagenet_dataset(data_dir, split, batch_size, image_size=224, num_class
         encoded = encoded.repeat()
     # Unshuffled or seeded input keeps its order; unseeded shuffled input need not wait for a slow image.
     dataset = _decoded(encoded, training, image_size, preprocess, seed, deterministic=seed is not None or not shuffle)
-    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    return prefetched(dataset.batch(batch_size, drop_remainder=drop_remainder), prefetch_batches)
 
 
 def num_imagenet_examples(data_dir, split, num_classes=None, examples_per_class=None, source="jpeg"):

@@ -1,0 +1,44 @@
+"""Training images/second of what ``python -m fmnist_tf.train`` builds from its flags; one JSON line.
+
+``python benchmark/train_rate.py --flagfile=fmnist_tf/configs/convnet.cfg --model_dir=/tmp/rate
+--intra_op_threads=1 --timed_steps=300``: the thread pools, strategy, input pipeline, model and Estimator of the
+train CLI under the same flags, timed over one ``train(steps=--timed_steps)`` call (with the checkpoint that
+ends it) after an untimed call that traces and compiles. ``--model_dir`` must be empty or new. Thread pools
+are fixed per process, so benchmark/fast_paths.py starts this once per setting.
+"""
+
+import json
+import time
+
+from absl import app, flags
+
+from fmnist_tf import flags as fmnist_flags
+from fmnist_tf import train
+from fmnist_tf.thread_pools import describe_thread_pools, size_thread_pools
+
+flags.DEFINE_integer("timed_steps", 300, "Training steps timed.", lower_bound=1)
+flags.DEFINE_integer("untimed_steps", 20, "Training steps run first, untimed (tracing, compilation).",
+                     lower_bound=1)
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    size_thread_pools(FLAGS.inter_op_threads, FLAGS.intra_op_threads)
+    strategy = fmnist_flags.get_strategy(FLAGS)
+    train_input_fn = train.input_fns_from_flags(FLAGS, fmnist_flags.class_names(FLAGS))["train"]
+    classifier = train.estimator_from_flags(FLAGS, strategy)
+    if classifier.global_step:
+        raise app.UsageError(f"--model_dir={FLAGS.model_dir} holds a checkpoint at step {classifier.global_step}; "
+                             "give an empty folder")
+    classifier.train(train_input_fn, steps=FLAGS.untimed_steps)
+    started = time.perf_counter()
+    classifier.train(train_input_fn, steps=FLAGS.timed_steps)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"images_per_second": FLAGS.timed_steps * FLAGS.batch_size / seconds, "seconds": seconds,
+                      "timed_steps": FLAGS.timed_steps, "thread_pools": describe_thread_pools()}))
+
+
+if __name__ == "__main__":
+    app.run(main)
