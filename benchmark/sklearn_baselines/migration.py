@@ -81,12 +81,17 @@ def classifier_class(name):
     return classes[name]
 
 
+def takes_random_state(name):
+    """Whether classifier ``name`` draws at random (forests, SGD, MLP...), seeded by a ``random_state``."""
+    return "random_state" in classifier_class(name)().get_params()
+
+
 def make_estimator(name, parameters, random_state=None):
     """The estimator ``name`` with the grid's ``parameters`` migrated, seeded with ``random_state`` if it takes one."""
     migrated, wrapper = migrate(name, parameters)
     cls = classifier_class(name)
     migrated = {**SPEED_SETTINGS.get(name, {}), **migrated}
-    if random_state is not None and "random_state" in cls().get_params() and "random_state" not in migrated:
+    if random_state is not None and takes_random_state(name) and "random_state" not in migrated:
         migrated["random_state"] = random_state
     estimator = cls(**migrated)
     return WRAPPERS[wrapper](estimator) if wrapper else estimator
