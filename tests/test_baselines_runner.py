@@ -12,7 +12,7 @@ sys.path.insert(0, str(REPO / "benchmark"))
 
 import runner  # noqa: E402
 import summarize  # noqa: E402
-from sklearn_baselines import features, grid, migration, scheduler  # noqa: E402
+from sklearn_baselines import features, grid, migration, scheduler, summary  # noqa: E402
 from sklearn_baselines.jobs import Job, rejection_reason  # noqa: E402
 from sklearn_baselines.staging import stage_features, stratified_subsample  # noqa: E402
 
@@ -184,3 +184,13 @@ def test_runner_quick_preset_and_summarize_write_table_and_plot(tmp_path):
     assert "| SVC | standard | C=10.0 kernel=\"rbf\" | 1.0000 +- 0.0000 | 1 |" in text
     assert "0.897 [table3] | +10.30 pt |" in text
     assert (tmp_path / "summary" / "baselines.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_resumed_run_is_timed_while_its_jobs_ran_not_across_the_gap():
+    day = 86_400
+    # Two overlapping jobs (0-100 s, 50-160 s), then the run killed and resumed a day later for 40 s.
+    records = [{"command": "python benchmark/runner.py --preset=quick", "machine": "m", "sklearn_version": "1.9.1",
+                "start_time": start, "done_time": end, "cpu_seconds": [1.0]}
+               for start, end in ((0, 100), (50, 160), (day, day + 40))]
+    assert summary.busy_seconds((record["start_time"], record["done_time"]) for record in records) == 200
+    assert "| 3 | 3.3 min | 0.1 min (3 of 3 jobs measured) |" in summary.runs_table(records)[-1]

@@ -77,15 +77,26 @@ def unfinished_table(records):
     return lines
 
 
+def busy_seconds(intervals):
+    """Seconds covered by the (start, end) ``intervals``: a run resumed days later counts its sessions, not the gap."""
+    total, covered_until = 0, None
+    for start, end in sorted(intervals):
+        if covered_until is None or start > covered_until:
+            total, covered_until = total + end - start, end
+        elif end > covered_until:
+            total, covered_until = total + end - covered_until, end
+    return total
+
+
 def runs_table(records):
-    """One row per command: machine, jobs, wall time from its first start to its last end, CPU time of its jobs."""
+    """One row per command: machine, jobs, wall time while any of its jobs ran, CPU time of its jobs."""
     runs = collections.defaultdict(list)
     for record in records:
         runs[(record["command"], record["machine"], record["sklearn_version"])].append(record)
-    lines = ["| Command | Machine | scikit-learn | Jobs | Wall time (first start to last end) | CPU time of the jobs |",
+    lines = ["| Command | Machine | scikit-learn | Jobs | Wall time (while a job ran) | CPU time of the jobs |",
              "| --- | --- | --- | --- | --- | --- |"]
     for (command, machine, version), run in runs.items():
-        wall_s = max(record["done_time"] for record in run) - min(record["start_time"] for record in run)
+        wall_s = busy_seconds((record["start_time"], record["done_time"]) for record in run)
         cpu_s = sum(sum(record.get("cpu_seconds", [])) for record in run)
         measured = sum(1 for record in run if record.get("cpu_seconds"))
         lines.append(f"| `{command}` | {machine} | {version} | {len(run)} | {wall_s / 60:.1f} min | "
