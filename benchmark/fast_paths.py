@@ -78,20 +78,30 @@ def faster_settings(samples):
 
 
 def recipe_section(flagfile, repeats, timed_steps, untimed_steps):
-    """The Markdown lines of one recipe's table."""
+    """The Markdown lines of one recipe's tables: images/s, then the cores each run kept busy."""
+    cores_busy = {}
+
     def rate_of(setting):
-        return lambda: train_rate(flagfile, setting, timed_steps, untimed_steps)["images_per_second"]
+        def rate():
+            result = train_rate(flagfile, setting, timed_steps, untimed_steps)
+            cores_busy.setdefault(setting, []).append(result["cores_busy"])
+            return result["images_per_second"]
+        return rate
 
     samples = measure({setting: rate_of(setting) for setting in settings_of(flagfile)}, repeats)
     description = (
         f"`python -m fmnist_tf.train --flagfile={flagfile}` as built by benchmark/train_rate.py: "
         f"{timed_steps} timed steps (one `train` call, with the checkpoint that ends it) after {untimed_steps} "
         "untimed ones, in a fresh process per run. Each row changes one flag.")
-    lines, _ = table(flagfile, description, samples, RECIPE_FLAGS)
+    lines, _ = table(flagfile, description, samples, RECIPE_FLAGS, row_heading="setting")
     faster = faster_settings(samples)
     verdict = ("Faster than the recipe's flags in every run: " + ", ".join(f"`{name}`" for name in faster)
                if faster else "No setting was faster than the recipe's flags in every run.")
-    return lines + [verdict, ""]
+    cores_lines = ["Cores busy (CPU seconds per second) in each run, in the order of the repeats above:", "",
+                   "| setting | cores busy |", "| --- | --- |"]
+    cores_lines += [f"| {setting} | {', '.join(f'{cores:.2f}' for cores in cores_busy[setting])} |"
+                    for setting in samples]
+    return lines + [verdict, ""] + cores_lines + [""]
 
 
 def main(argv):

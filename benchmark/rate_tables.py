@@ -14,20 +14,23 @@ def format_rate(rate):
 
 
 def measure(rates, repeats):
-    """{name: [images/s per repeat]} of zero-argument callables returning images/s, taking turns."""
-    samples = {name: [] for name in rates}
+    """{row: [images/s per repeat]} of zero-argument callables taking turns. Each returns images/s for the row of
+    its own name, or {row: images/s} when one call measures several (a reader's first and later epochs)."""
+    samples = {}
     for repeat in range(repeats):
         for name, rate in rates.items():
-            samples[name].append(rate())
-            print(f"repeat {repeat + 1}: {name}: {format_rate(samples[name][-1])} images/s", flush=True)
+            measured = rate()
+            for row, value in (measured.items() if isinstance(measured, dict) else [(name, measured)]):
+                samples.setdefault(row, []).append(value)
+                print(f"repeat {repeat + 1}: {row}: {format_rate(value)} images/s", flush=True)
     return samples
 
 
-def table(title, description, samples, baseline):
+def table(title, description, samples, baseline, row_heading="method"):
     """A Markdown section: median images/s, ratio to ``baseline``'s median, and every repeat."""
     medians = {name: statistics.median(rates) for name, rates in samples.items()}
     lines = [f"## {title}", "", description, "",
-             f"| method | median images/s | ratio to {baseline} | all repeats |", "| --- | ---: | ---: | --- |"]
+             f"| {row_heading} | median images/s | ratio to {baseline} | all repeats |", "| --- | ---: | ---: | --- |"]
     for name, rates in samples.items():
         lines.append(f"| {name} | {format_rate(medians[name])} | {medians[name] / medians[baseline]:.2f} | "
                      f"{', '.join(format_rate(rate) for rate in rates)} |")

@@ -23,7 +23,7 @@ from absl import app, flags
 
 from fmnist_tf import data, estimator, exporting, models
 from fmnist_tf.data.atomic import atomic_write
-from fmnist_tf.data import pipeline as training_stream
+from fmnist_tf.data.pipeline import make_training_dataset
 from machine import describe_machine
 from rate_tables import format_rate, measure, table
 from fmnist_tf.exporting.litert import tflite_logits
@@ -73,7 +73,7 @@ def define_flags():
 FLAGS = flags.FLAGS
 
 
-def make_training_dataset(data_dir, batch_size):
+def in_memory_training_batches(data_dir, batch_size):
     """The training images in memory, repeated; unshuffled, so both loops start at once."""
     images, labels = data.load_numpy(data_dir, "train")
     dataset = tf.data.Dataset.from_tensor_slices((images[..., np.newaxis], labels.astype(np.int32)))
@@ -148,7 +148,7 @@ def inference_methods(images, batch_size, calibration):
 
 
 def pipeline_methods(data_dir, batch_size, later_epochs):
-    """{reader: zero-argument callable returning (first epoch's images/s, ``later_epochs``' images/s)}.
+    """{reader: zero-argument callable returning {"READER, first epoch": images/s, "READER, later epochs": ...}}.
 
     Each call builds the training stream afresh (``make_training_dataset``, as the train CLI reads it) and
     consumes it in a compiled loop, as training does: the first epoch includes validating and reading the
@@ -164,24 +164,25 @@ def pipeline_methods(data_dir, batch_size, later_epochs):
         for _ in tf.range(batches):
             next(iterator)
 
-    def rates_of_one_run(source, folder):
+    def rates_of_one_run(reader, source, folder):
         started = time.perf_counter()
-        iterator = iter(training_stream.make_training_dataset(folder, batch_size=batch_size, seed=0, source=source))
+        iterator = iter(make_training_dataset(folder, batch_size=batch_size, seed=0, source=source))
         consume(iterator, batches_per_epoch)
         first_seconds = time.perf_counter() - started
         started = time.perf_counter()
         consume(iterator, later_epochs * batches_per_epoch)
         later_seconds = time.perf_counter() - started
         images = batches_per_epoch * batch_size
-        return images / first_seconds, later_epochs * images / later_seconds
+        return {f"{reader}, first epoch": images / first_seconds,
+                f"{reader}, later epochs": later_epochs * images / later_seconds}
 
-    return {"memory (decoded .gz files)": functools.partial(rates_of_one_run, "memory", data_dir),
-            "IDX .gz streaming": functools.partial(rates_of_one_run, "idx", data_dir),
-            "CSV streaming": functools.partial(rates_of_one_run, "csv", csv_dir)}
+    readers = {"memory (decoded .gz files)": ("memory", data_dir), "IDX .gz streaming": ("idx", data_dir),
+               "CSV streaming": ("csv", csv_dir)}
+    return {reader: functools.partial(rates_of_one_run, reader, *source) for reader, source in readers.items()}
 
 
 def training_section(data_dir):
-    dataset = make_training_dataset(data_dir, FLAGS.batch_size)
+    dataset = in_memory_training_batches(data_dir, FLAGS.batch_size)
     images, labels = data.load_numpy(data_dir, "train")
     num_images = FLAGS.steps * FLAGS.batch_size
     methods = {}
@@ -221,16 +222,7 @@ def inference_section(data_dir):
 
 
 def pipeline_section(data_dir):
-    runs = pipeline_methods(data_dir, FLAGS.batch_size, FLAGS.pipeline_epochs)
-    first_and_later = {}
-    methods = {}
-    for name, run in runs.items():
-        def first_epoch(name=name, run=run):
-            first_and_later[name] = run()
-            return first_and_later[name][0]
-        methods[f"{name}, first epoch"] = first_epoch
-        methods[f"{name}, later epochs"] = lambda name=name: first_and_later[name][1]
-    samples = measure(methods, FLAGS.repeats)
+    samples = measure(pipeline_methods(data_dir, FLAGS.batch_size, FLAGS.pipeline_epochs), FLAGS.repeats)
     description = (f"The training stream of `fmnist_tf.data.make_training_dataset` (batch {FLAGS.batch_size}, "
                    "reshuffled every epoch), built afresh per repeat and consumed in a compiled loop without a "
                    "model: its first epoch (validating and reading the files, then the first shuffle) and the "

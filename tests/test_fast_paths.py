@@ -36,6 +36,7 @@ def test_a_thread_setting_reaches_the_trainer_it_times():
     result = fast_paths.train_rate(SMOKE, "--intra_op_threads=1", timed_steps=2, untimed_steps=1)
     assert result["thread_pools"] == "inter-op 0, intra-op 1"
     assert result["images_per_second"] > 0 and result["timed_steps"] == 2
+    assert 0 < result["cores_busy"] < 64
 
 
 @pytest.mark.real_data

@@ -16,8 +16,9 @@ def test_every_reader_reports_its_first_and_later_epochs_rates(tmp_path):
     methods = throughput.pipeline_methods(str(tmp_path), batch_size=4, later_epochs=2)
     assert list(methods) == ["memory (decoded .gz files)", "IDX .gz streaming", "CSV streaming"]
     for name, run in methods.items():
-        first, later = run()
-        assert 0 < first < math.inf and 0 < later < math.inf, name
+        rates = run()
+        assert list(rates) == [f"{name}, first epoch", f"{name}, later epochs"]
+        assert all(0 < rate < math.inf for rate in rates.values()), name
 
 
 def test_readers_are_set_against_the_fastest_training_rate():

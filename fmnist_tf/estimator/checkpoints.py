@@ -131,13 +131,16 @@ def _committed_and_other_checkpoints(model_dir):
     return committed, [prefix for prefix in reversed(listed) if prefix not in named]
 
 
-def restore_latest(checkpoint, model_dir):
+def restore_latest(checkpoint, model_dir, found=None):
     """Restores the newest intact checkpoint of ``model_dir`` into ``checkpoint`` (a ``tf.train.Checkpoint``).
 
-    Returns the restore's status (for ``assert_consumed``), or None when model_dir has no checkpoint. Raises
-    CheckpointMismatchError, before changing any variable, when the checkpoint is another architecture's.
+    ``found``: what ``latest_intact_checkpoint(model_dir)`` returned to the caller earlier; it is not read a second
+    time unless a newer checkpoint has appeared since. Returns the restore's status (for ``assert_consumed``), or
+    None when model_dir has no checkpoint. Raises CheckpointMismatchError, before changing any variable, when the
+    checkpoint is another architecture's.
     """
-    found = latest_intact_checkpoint(model_dir)
+    if found is None or candidate_checkpoints(model_dir)[:1] != [found[0]]:
+        found = latest_intact_checkpoint(model_dir)
     if found is None:
         return None
     prefix, reader = found
@@ -152,11 +155,13 @@ def restore_latest(checkpoint, model_dir):
 def latest_global_step(model_dir):
     """The global step of the newest intact checkpoint in ``model_dir``, or 0 when it has none; reads only that
     variable into the caller's program."""
-    found = latest_intact_checkpoint(model_dir) if model_dir else None
-    if found is None:
-        return 0
-    # The reader that has just verified every tensor holds the step too: no second read of the checkpoint.
-    return int(found[1].get_tensor(_GLOBAL_STEP_KEY))
+    return global_step_of(latest_intact_checkpoint(model_dir) if model_dir else None)
+
+
+def global_step_of(found):
+    """The global step of a ``latest_intact_checkpoint`` result, 0 for None; its reader, which has just verified
+    every tensor, holds the step too: no second read of the checkpoint."""
+    return 0 if found is None else int(found[1].get_tensor(_GLOBAL_STEP_KEY))
 
 
 def make_checkpoint_manager(checkpoint, directory, max_to_keep, step_counter, maintain=False):
