@@ -114,8 +114,10 @@ def estimator_from_flags(flags_obj, strategy, schedule=None):
     return estimator.Estimator(
         make_model_fn(flags_obj.model, flags_obj.optimizer, fmnist_flags.learning_rate(flags_obj), flags_obj.seed,
                       label_smoothing=flags_obj.label_smoothing, fine_tuning=schedule,
-                      # A resumed transfer-learning run rebuilds the phase its checkpoint was saved in.
-                      initial_step=estimator.latest_global_step(flags_obj.model_dir), **_optimizer_options(flags_obj)),
+                      # A resumed transfer-learning run rebuilds the phase its checkpoint was saved in (reading
+                      # the step verifies the checkpoint: only a fine-tuning schedule needs it this early).
+                      initial_step=estimator.latest_global_step(flags_obj.model_dir) if schedule else 0,
+                      **_optimizer_options(flags_obj)),
         config=fmnist_flags.run_config(flags_obj, strategy), params=fmnist_flags.model_builder_params(flags_obj))
 
 

@@ -78,9 +78,11 @@ def load_trained_model(model_dir, data_dir=None):
                                       training_flags.get("imagenet_source", "jpeg"))
     params = model_params(dataset, len(class_names), _optional_int(training_flags, "image_size"),
                           training_flags.get("weights_path"))
+    schedule = _fine_tuning(training_flags)
+    # Only a fine-tuning schedule needs the step before the Estimator reads it (each read verifies the checkpoint).
     model_fn = make_model_fn(training_flags["model"], training_flags["optimizer"],
-                             float(training_flags["learning_rate"]), fine_tuning=_fine_tuning(training_flags),
-                             initial_step=latest_global_step(model_dir))
+                             float(training_flags["learning_rate"]), fine_tuning=schedule,
+                             initial_step=latest_global_step(model_dir) if schedule else 0)
     classifier = Estimator(model_fn, model_dir=model_dir, params=params)
     if not classifier.model.built:
         raise ModelDirError(f"model {training_flags['model']!r} declares no input, so its checkpoint cannot be "
