@@ -17,6 +17,7 @@ import time
 from absl import app, flags
 
 from fmnist_tf.data.atomic import atomic_write
+from fmnist_tf.model_dir import parse_flags
 from machine import describe_machine
 from rate_tables import measure, table
 
@@ -45,16 +46,17 @@ def define_flags():
     flags.DEFINE_string("output", "benchmark/results/fast_paths.md", "Markdown report.")
 
 
-def recipe_flags(flagfile):
-    """The ``--name=value`` lines of a flagfile."""
-    with open(flagfile, encoding="utf-8") as handle:
-        return {line.strip() for line in handle if line.startswith("--")}
-
-
 def settings_of(flagfile):
     """The recipe's own flags first, then each setting that changes them."""
-    own = recipe_flags(flagfile)
-    return [RECIPE_FLAGS] + [setting for setting in SETTINGS if setting not in own]
+    with open(flagfile, encoding="utf-8") as handle:
+        own = parse_flags(handle.read())
+    return [RECIPE_FLAGS] + [setting for setting in SETTINGS if _changes(setting, own)]
+
+
+def _changes(setting, own):
+    """Whether ``--name=value`` differs from the recipe's ``own`` flags (``{name: value}``)."""
+    name, _, value = setting.removeprefix("--").partition("=")
+    return own.get(name) != value
 
 
 def train_rate(flagfile, setting, timed_steps, untimed_steps):

@@ -73,9 +73,8 @@ def define_flags():
 FLAGS = flags.FLAGS
 
 
-def in_memory_training_batches(data_dir, batch_size):
+def in_memory_training_batches(images, labels, batch_size):
     """The training images in memory, repeated; unshuffled, so both loops start at once."""
-    images, labels = data.load_numpy(data_dir, "train")
     dataset = tf.data.Dataset.from_tensor_slices((images[..., np.newaxis], labels.astype(np.int32)))
     return dataset.repeat().batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
@@ -159,6 +158,7 @@ def pipeline_methods(data_dir, batch_size, later_epochs):
         data.write_csv(*data.load_numpy(data_dir, split), os.path.join(csv_dir, f"fashion-mnist_{split}.csv"))
     batches_per_epoch = data.num_examples(data_dir, "train") // batch_size
 
+    # Batch counts go in as tensors: a Python int would trace anew, inside the timed first run.
     @tf.function
     def consume(iterator, batches):
         for _ in tf.range(batches):
@@ -167,10 +167,10 @@ def pipeline_methods(data_dir, batch_size, later_epochs):
     def rates_of_one_run(reader, source, folder):
         started = time.perf_counter()
         iterator = iter(make_training_dataset(folder, batch_size=batch_size, seed=0, source=source))
-        consume(iterator, batches_per_epoch)
+        consume(iterator, tf.constant(batches_per_epoch))
         first_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        consume(iterator, later_epochs * batches_per_epoch)
+        consume(iterator, tf.constant(later_epochs * batches_per_epoch))
         later_seconds = time.perf_counter() - started
         images = batches_per_epoch * batch_size
         return {f"{reader}, first epoch": images / first_seconds,
@@ -182,8 +182,8 @@ def pipeline_methods(data_dir, batch_size, later_epochs):
 
 
 def training_section(data_dir):
-    dataset = in_memory_training_batches(data_dir, FLAGS.batch_size)
     images, labels = data.load_numpy(data_dir, "train")
+    dataset = in_memory_training_batches(images, labels, FLAGS.batch_size)
     num_images = FLAGS.steps * FLAGS.batch_size
     methods = {}
     for dtype in FLAGS.training_dtypes:

@@ -27,7 +27,8 @@ def time_torch_training(images, labels, steps, warmup_steps, batch_size, dtype="
     model = torch_convnet()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
     loss_fn = nn.CrossEntropyLoss()
-    # uint8 [N, 28, 28] to float [N, 1, 28, 28] once, as the Keras methods' in-memory dataset holds the images.
+    # uint8 [N, 1, 28, 28] in memory, as the Keras methods' dataset holds the images; each batch is scaled to float in
+    # the step, as the Keras convnet's Rescaling layer does.
     pixels = torch.from_numpy(np.ascontiguousarray(images)).unsqueeze(1)
     targets = torch.from_numpy(labels.astype(np.int64))
     batches_per_epoch = len(pixels) // batch_size

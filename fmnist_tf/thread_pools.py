@@ -6,12 +6,7 @@ TensorFlow's choice, one thread per core. benchmark/fast_paths.py measures what 
 
 import tensorflow as tf
 
-_POOLS = {
-    "inter_op_threads": (tf.config.threading.get_inter_op_parallelism_threads,
-                         tf.config.threading.set_inter_op_parallelism_threads),
-    "intra_op_threads": (tf.config.threading.get_intra_op_parallelism_threads,
-                         tf.config.threading.set_intra_op_parallelism_threads),
-}
+_THREADING = tf.config.threading
 
 
 def size_thread_pools(inter_op_threads, intra_op_threads):
@@ -20,8 +15,11 @@ def size_thread_pools(inter_op_threads, intra_op_threads):
     The pools are made with TensorFlow's first op and never resized; a silent no-op would leave a user
     measuring a setting that never took effect.
     """
-    for name, wanted in (("inter_op_threads", inter_op_threads), ("intra_op_threads", intra_op_threads)):
-        get_threads, set_threads = _POOLS[name]
+    pools = (("inter_op_threads", inter_op_threads, _THREADING.get_inter_op_parallelism_threads,
+              _THREADING.set_inter_op_parallelism_threads),
+             ("intra_op_threads", intra_op_threads, _THREADING.get_intra_op_parallelism_threads,
+              _THREADING.set_intra_op_parallelism_threads))
+    for name, wanted, get_threads, set_threads in pools:
         if get_threads() == wanted:
             continue
         try:
@@ -33,5 +31,5 @@ def size_thread_pools(inter_op_threads, intra_op_threads):
 
 def describe_thread_pools():
     """``"inter-op 0, intra-op 1"``: the pools' sizes as set (0: TensorFlow's choice, one per core)."""
-    return (f"inter-op {tf.config.threading.get_inter_op_parallelism_threads()}, "
-            f"intra-op {tf.config.threading.get_intra_op_parallelism_threads()}")
+    return (f"inter-op {_THREADING.get_inter_op_parallelism_threads()}, "
+            f"intra-op {_THREADING.get_intra_op_parallelism_threads()}")

@@ -4,6 +4,7 @@
 """
 
 import dataclasses
+import functools
 
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.utils import all_estimators
@@ -73,9 +74,15 @@ def migrate(name, parameters, migrations=MIGRATIONS):
     return migrated, wrapper
 
 
+@functools.cache
+def _classifier_classes():
+    # all_estimators() imports and walks every scikit-learn module: once per process, not once per fit.
+    return dict(all_estimators(type_filter="classifier"))
+
+
 def classifier_class(name):
     """The scikit-learn classifier class called ``name``; ValueError names the unknown one."""
-    classes = dict(all_estimators(type_filter="classifier"))
+    classes = _classifier_classes()
     if name not in classes:
         raise ValueError(f"no scikit-learn classifier named {name!r}; expected one of {sorted(classes)}")
     return classes[name]
@@ -83,7 +90,11 @@ def classifier_class(name):
 
 def takes_random_state(name):
     """Whether classifier ``name`` draws at random (forests, SGD, MLP...), seeded by a ``random_state``."""
-    return "random_state" in classifier_class(name)().get_params()
+    return _takes_random_state(classifier_class(name))
+
+
+def _takes_random_state(cls):
+    return "random_state" in cls().get_params()
 
 
 def make_estimator(name, parameters, random_state=None):
@@ -91,7 +102,7 @@ def make_estimator(name, parameters, random_state=None):
     migrated, wrapper = migrate(name, parameters)
     cls = classifier_class(name)
     migrated = {**SPEED_SETTINGS.get(name, {}), **migrated}
-    if random_state is not None and takes_random_state(name) and "random_state" not in migrated:
+    if random_state is not None and _takes_random_state(cls) and "random_state" not in migrated:
         migrated["random_state"] = random_state
     estimator = cls(**migrated)
     return WRAPPERS[wrapper](estimator) if wrapper else estimator

@@ -32,6 +32,8 @@ from fmnist_tf.data.atomic import atomic_write
 CHECKPOINT_NAME = "model.ckpt"
 STATE_FILE = "checkpoint"  # TensorFlow's CheckpointState text proto naming the complete checkpoints
 _INDEX_FILE = re.compile(rf"^{re.escape(CHECKPOINT_NAME)}-(\d+)\.index$")
+# What a killed save or clean-up can leave behind: a save's temporary folder, or a data file.
+_LEFTOVER_FILE = re.compile(rf"{re.escape(CHECKPOINT_NAME)}-(\d+)(_temp|\.data-\d+-of-\d+)")
 _OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"  # where every TF2 checkpoint keeps its object graph
 _VARIABLE_ATTRIBUTE = "VARIABLE_VALUE"
 # What reading a damaged bundle raises: OpError (DataLossError, a bad sstable, a missing file); IndexError for a
@@ -333,7 +335,7 @@ def _delete_leftovers_of_killed_saves(model_dir):
     newest = max(map(checkpoint_step, committed))
     names = os.listdir(model_dir)
     for name in names:
-        match = re.fullmatch(rf"{re.escape(CHECKPOINT_NAME)}-(\d+)(_temp|\.data-\d+-of-\d+)", name)
+        match = _LEFTOVER_FILE.fullmatch(name)
         if not match or int(match.group(1)) > newest:
             continue
         path = os.path.join(model_dir, name)

@@ -13,7 +13,7 @@ import keras
 
 import fmnist_tf.models  # noqa: F401 -- registers fmnist_tf's own layers with Keras before a model is rebuilt
 from fmnist_tf.edge import manifest as manifest_checks
-from fmnist_tf.edge.model import MAX_MODEL_BYTES, read_bounded, read_model_bytes
+from fmnist_tf.edge.model import read_bounded, read_model_bytes
 from fmnist_tf.safe_loading.keras_archive import check_keras_archive
 
 # What a user does to load a file that sits beside a manifest.json that does not list it.
@@ -29,7 +29,7 @@ def read_tflite_file(path, manifest_path="beside"):
 
 def load_keras_file(path, manifest_path="beside"):
     """The uncompiled ``keras.Model`` of a ``.keras`` file that passes every check; ``manifest_path`` as above."""
-    archive_bytes = read_bounded(path, MAX_MODEL_BYTES)
+    archive_bytes = read_bounded(path)
     manifest_checks.match_manifest(path, archive_bytes, manifest_path, SKIP_CHECK_HINT)
     check_keras_archive(path, archive_bytes)
     # Keras loads from a path: give it a private copy of the checked bytes, so a file swapped after the
