@@ -21,6 +21,7 @@ import glob
 import os
 import re
 import shutil
+import typing
 
 import keras
 import tensorflow as tf
@@ -133,15 +134,29 @@ def _committed_and_other_checkpoints(model_dir):
     return committed, [prefix for prefix in reversed(listed) if prefix not in named]
 
 
-def restore_latest(checkpoint, model_dir, found=None):
+class VerifiedCheckpoint(typing.NamedTuple):
+    """What ``verify_latest`` saw: the candidate checkpoints, and the ``latest_intact_checkpoint`` among them."""
+
+    candidates: list
+    found: tuple | None
+
+
+def verify_latest(model_dir):
+    """``VerifiedCheckpoint`` of ``model_dir`` now, for a ``restore_latest`` later that need not read it again."""
+    return VerifiedCheckpoint(candidate_checkpoints(model_dir), latest_intact_checkpoint(model_dir))
+
+
+def restore_latest(checkpoint, model_dir, verified=None):
     """Restores the newest intact checkpoint of ``model_dir`` into ``checkpoint`` (a ``tf.train.Checkpoint``).
 
-    ``found``: what ``latest_intact_checkpoint(model_dir)`` returned to the caller earlier; it is not read a second
-    time unless a newer checkpoint has appeared since. Returns the restore's status (for ``assert_consumed``), or
-    None when model_dir has no checkpoint. Raises CheckpointMismatchError, before changing any variable, when the
-    checkpoint is another architecture's.
+    ``verified``: a ``verify_latest(model_dir)`` made earlier; its checkpoint is restored without being read again
+    (nor a damaged newer one reported again) while the candidates are the same. Returns the restore's status (for
+    ``assert_consumed``), or None when model_dir has no checkpoint. Raises CheckpointMismatchError, before changing
+    any variable, when the checkpoint is another architecture's.
     """
-    if found is None or candidate_checkpoints(model_dir)[:1] != [found[0]]:
+    if verified is not None and candidate_checkpoints(model_dir) == verified.candidates:
+        found = verified.found
+    else:
         found = latest_intact_checkpoint(model_dir)
     if found is None:
         return None

@@ -101,12 +101,12 @@ class Estimator:
         self._features_spec = None
         self._ready = False
         # Verified once here, restored from later: every tensor of the checkpoint is read to verify it.
-        self._intact_checkpoint = None
+        self._verified_checkpoint = None
         if self.model.built:
             self._build_and_restore()
         else:  # the model's variables appear with its first input; the step is known before that
-            self._intact_checkpoint = checkpoints.latest_intact_checkpoint(model_dir)
-            self._global_step.assign(checkpoints.global_step_of(self._intact_checkpoint))
+            self._verified_checkpoint = checkpoints.verify_latest(model_dir)
+            self._global_step.assign(checkpoints.global_step_of(self._verified_checkpoint.found))
         # Every worker decides alike whether to save (saving can be collective), not from its own files.
         self._saved_step = self.global_step if self._checkpoint_manager.latest_checkpoint else None
 
@@ -315,8 +315,8 @@ class Estimator:
                 self.model(tf.nest.map_structure(_zeros_for_spec, self._features_spec))
             if not self._optimizer.built:
                 self._optimizer.build(self.model.trainable_variables)
-        status = checkpoints.restore_latest(self._checkpoint, self.model_dir, found=self._intact_checkpoint)
-        self._intact_checkpoint = None  # its reader is not needed again
+        status = checkpoints.restore_latest(self._checkpoint, self.model_dir, verified=self._verified_checkpoint)
+        self._verified_checkpoint = None  # its reader is not needed again
         if status is not None:
             status.assert_consumed()
         self._ready = True
