@@ -13,14 +13,20 @@ from fmnist_tf.reporting.figures import pyplot, save_figure
 
 FILE = "training_curves.png"
 METRICS = ("loss", "accuracy")  # the tags the Estimator writes for training and for evaluation
+SCALARS_PLUGIN = "scalars"  # the plugin name tf.summary.scalar gives its tensors
 
 
 def read_scalars(run_dir):
-    """``{tag: ([steps], [values])}`` of the scalar summaries (tf.summary v2 tensors) in one folder's event files."""
+    """``{tag: ([steps], [values])}`` of the scalar summaries (tf.summary v2 tensors) in one folder's event files.
+
+    Image, histogram and HParams summaries are tensors too: only the scalars plugin's tags are curves.
+    """
     accumulator = event_accumulator.EventAccumulator(run_dir, size_guidance={event_accumulator.TENSORS: 0})
     accumulator.Reload()
     scalars = {}
     for tag in accumulator.Tags()["tensors"]:
+        if accumulator.SummaryMetadata(tag).plugin_data.plugin_name != SCALARS_PLUGIN:
+            continue
         events = accumulator.Tensors(tag)
         scalars[tag] = ([event.step for event in events],
                         [float(tf.make_ndarray(event.tensor_proto)) for event in events])
