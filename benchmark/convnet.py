@@ -2,19 +2,21 @@
 
 ``python benchmark/convnet.py``: GradientDescent lr 0.001, batch 400, 100 rounds of
 ``train(steps=2000)`` then ``evaluate()`` on the test split, each round's eval dict printed and
-appended to ``--results_file``. Rerunning on the same ``--model_dir`` resumes where it stopped.
+appended to ``--results_file``. Rerunning on the same ``--model_dir`` resumes where it stopped; its
+``flags.txt`` lets ``fmnist_tf.evaluate`` and ``fmnist_tf.export`` take the model like any other.
 """
 
 import os
 
 from absl import app, flags
 
-from fmnist_tf import data, estimator
+from fmnist_tf import command_line
 from fmnist_tf import flags as fmnist_flags
 from fmnist_tf.data.atomic import append_json_line, read_json_lines
+from fmnist_tf.model_dir import prepare_model_dir
 from fmnist_tf.model_dir_lock import hold_model_dir
-from fmnist_tf.model_fn import make_model_fn
 from fmnist_tf.thread_pools import size_thread_pools
+from fmnist_tf.training import Recipe
 
 fmnist_flags.define_data_flags(validation_size=0)
 fmnist_flags.define_optimizer_flags(optimizer="sgd", batch_size=400)
@@ -32,29 +34,27 @@ def recorded_rounds(results_file):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    size_thread_pools(FLAGS.inter_op_threads, FLAGS.intra_op_threads)  # before TensorFlow's first op
-    with hold_model_dir(FLAGS.model_dir):  # a second benchmark on the same --model_dir is refused
-        run_rounds()
+    recipe = Recipe.of_classic_benchmark(FLAGS)
+    size_thread_pools(recipe.inter_op_threads, recipe.intra_op_threads)  # before TensorFlow's first op
+    with hold_model_dir(recipe.model_dir):  # a second benchmark on the same --model_dir is refused
+        # Always resumed, as the original's model_dir was: more --rounds go on from the last one.
+        prepare_model_dir(recipe.model_dir, recipe.recorded_flags(), resume=True)
+        run_rounds(recipe, FLAGS.rounds, FLAGS.steps_per_round,
+                   FLAGS.results_file or os.path.join(recipe.model_dir, "rounds.jsonl"))
 
 
-def run_rounds():
+def run_rounds(recipe, rounds, steps_per_round, results_file):
     """Trains and evaluates the rounds not yet in the results file."""
-    data.fetch(FLAGS.dataset, FLAGS.data_dir)
-    input_fns = data.make_input_fns(FLAGS.data_dir, FLAGS.batch_size, source=FLAGS.data_source,
-                                    validation_size=FLAGS.validation_size, seed=FLAGS.seed,
-                                    prefetch_batches=FLAGS.prefetch_batches)
+    input_fns = recipe.input_fns()
     train_input_fn, eval_input_fn = input_fns["train"], input_fns["test"]
-    results_file = FLAGS.results_file or os.path.join(FLAGS.model_dir, "rounds.jsonl")
 
     # Create the Estimator
-    mnist_classifier = estimator.Estimator(
-        model_fn=make_model_fn("convnet", FLAGS.optimizer, FLAGS.learning_rate, seed=FLAGS.seed),
-        config=fmnist_flags.run_config(FLAGS))
+    mnist_classifier = recipe.estimator()
     os.makedirs(os.path.dirname(os.path.abspath(results_file)), exist_ok=True)
     done = recorded_rounds(results_file)
 
-    for round_index in range(FLAGS.rounds):
-        round_end = (round_index + 1) * FLAGS.steps_per_round
+    for round_index in range(rounds):
+        round_end = (round_index + 1) * steps_per_round
         if round_end in done:
             continue
         # max_steps, not steps: a round cut short by a kill is finished, not restarted.
@@ -65,4 +65,4 @@ def run_rounds():
 
 
 if __name__ == "__main__":
-    app.run(main)
+    command_line.run(main)

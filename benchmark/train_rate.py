@@ -12,9 +12,12 @@ import time
 
 from absl import app, flags
 
+from fmnist_tf import command_line
 from fmnist_tf import flags as fmnist_flags
-from fmnist_tf import train
 from fmnist_tf.thread_pools import describe_thread_pools, size_thread_pools
+from fmnist_tf.training import Recipe
+
+fmnist_flags.define_train_flags()
 
 flags.DEFINE_integer("timed_steps", 300, "Training steps timed.", lower_bound=1)
 flags.DEFINE_integer("untimed_steps", 20, "Training steps run first, untimed (tracing, compilation).",
@@ -25,10 +28,11 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    size_thread_pools(FLAGS.inter_op_threads, FLAGS.intra_op_threads)
-    strategy = fmnist_flags.get_strategy(FLAGS)
-    train_input_fn = train.input_fns_from_flags(FLAGS, fmnist_flags.class_names(FLAGS))["train"]
-    classifier = train.estimator_from_flags(FLAGS, strategy)
+    recipe = Recipe.from_flags(FLAGS)
+    size_thread_pools(recipe.inter_op_threads, recipe.intra_op_threads)
+    strategy = recipe.strategy()
+    train_input_fn = recipe.input_fns()["train"]
+    classifier = recipe.estimator(strategy)
     if classifier.global_step:
         raise app.UsageError(f"--model_dir={FLAGS.model_dir} holds a checkpoint at step {classifier.global_step}; "
                              "give an empty folder")
@@ -43,4 +47,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    command_line.run(main)

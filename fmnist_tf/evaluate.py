@@ -9,10 +9,11 @@ import sys
 from absl import app, flags
 
 from fmnist_tf import flags as fmnist_flags
-from fmnist_tf import reporting
+from fmnist_tf import command_line, reporting
 from fmnist_tf.data import get_dataset_spec, load_numpy
 from fmnist_tf.edge.errors import EdgeError
 from fmnist_tf.safe_loading import ModelLoadError
+from fmnist_tf.training import Recipe
 
 fmnist_flags.define_evaluate_flags()
 
@@ -20,9 +21,10 @@ fmnist_flags.define_evaluate_flags()
 def run(flags_obj):
     """Loads the model, reads the test split its flags.txt (or the flags) names, writes the report; returns it."""
     model = reporting.load_evaluated_model(flags_obj.model_dir or flags_obj.model_file, flags_obj.checkpoint)
-    data_dir = flags_obj.data_dir or model.training_flags.get("data_dir", "data/fashion")
-    dataset = flags_obj.dataset or model.training_flags.get("dataset", "fashion_mnist")
-    images, labels = load_numpy(data_dir, "test")
+    recipe = model.recipe or Recipe.from_values()  # a model file: the train CLI's defaults
+    data_dir = flags_obj.data_dir or recipe.data_dir
+    dataset = flags_obj.dataset or recipe.dataset
+    images, labels = load_numpy(data_dir, "test", max_examples=flags_obj.test_examples)
     return reporting.write_report(
         model, images[..., None], labels, get_dataset_spec(dataset).class_names, flags_obj.report_dir,
         model_dir=flags_obj.model_dir, tsne_size=flags_obj.tsne_size,
@@ -44,7 +46,7 @@ def main(argv):
 
 
 def run_main():
-    app.run(main)
+    command_line.run(main)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 
 from absl import app, flags, logging
 
-from fmnist_tf import exporting
+from fmnist_tf import command_line, exporting
 from fmnist_tf import flags as fmnist_flags
 from fmnist_tf.data import IMAGENET, load_numpy
 
@@ -21,10 +21,10 @@ def run(flags_obj, command=None):
 
     An export that fails the accuracy check keeps its report card but gets no manifest.
     """
-    if exporting.read_training_flags(flags_obj.model_dir).get("dataset") == IMAGENET:
+    if exporting.read_recipe(flags_obj.model_dir).dataset == IMAGENET:
         _check_imagenet_formats(flags_obj)
     trained = exporting.load_trained_model(flags_obj.model_dir, flags_obj.data_dir)
-    data_dir = flags_obj.data_dir or trained.training_flags.get("data_dir")
+    data_dir = trained.recipe.data_dir
     class_names = trained.class_names
     artifacts = exporting.export_artifacts(
         trained, flags_obj.export_dir, flags_obj.formats, data_dir=data_dir,
@@ -33,10 +33,11 @@ def run(flags_obj, command=None):
     stats = {"export_dir": flags_obj.export_dir, "global_step": trained.global_step,
              "artifacts": {artifact.format: artifact.path for artifact in artifacts}}
     if flags_obj.report_card and any(artifact.tflite_bytes for artifact in artifacts):
-        test_images, test_labels = load_numpy(data_dir, "test")
+        test_images, test_labels = load_numpy(data_dir, "test", max_examples=flags_obj.test_examples)
         report = exporting.make_report_card(trained.model, artifacts, test_images[..., None], test_labels,
                                             class_names, latency_runs=flags_obj.latency_runs, command=command)
-        stats["report_card"] = exporting.write_report_card(report, flags_obj.report_dir, flags_obj.report_name)
+        stats["report_card"] = exporting.write_report_card(report, flags_obj.report_dir or flags_obj.export_dir,
+                                                           flags_obj.report_name)
         stats["report"] = report
         exporting.check_int8_accuracy_drop(report, flags_obj.max_accuracy_drop)
     stats["manifest"] = exporting.write_manifest(flags_obj.export_dir, artifacts, trained, class_names)
@@ -74,7 +75,7 @@ def main(argv):
 
 
 def run_main():
-    app.run(main)
+    command_line.run(main)
 
 
 if __name__ == "__main__":

@@ -36,25 +36,28 @@ def model_params(dataset, num_classes, image_size=224, weights_path=None):
     return params
 
 
-def make_training_optimizer(optimizer_name, learning_rate, dtype="float32", **optimizer_options):
-    """``make_optimizer``'s optimizer, wrapped to scale the loss against underflow when ``dtype`` is float16."""
+def make_training_optimizer(optimizer_name, learning_rate, loss_scale=False, **optimizer_options):
+    """``make_optimizer``'s optimizer, wrapped to scale the loss against float16's underflow if ``loss_scale``."""
     optimizer = make_optimizer(optimizer_name, learning_rate, **optimizer_options)
-    if dtype == "float16":
+    if loss_scale:
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
 
 
 def make_model_fn(model_name, optimizer_name, learning_rate, seed=None, label_smoothing=0.0, dtype="float32",
-                  fine_tuning=None, initial_step=0, **optimizer_options):
+                  fine_tuning=None, initial_step=0, loss_scale=None, **optimizer_options):
     """Returns ``model_fn(params)``; ``params`` are passed to the model builder as keywords.
 
     ``learning_rate`` may be a schedule; ``optimizer_options`` are ``make_optimizer``'s keywords;
-    ``dtype`` is the compute dtype (float16 also scales the loss against underflow). With ``fine_tuning``
+    ``dtype`` is the compute dtype; ``loss_scale`` (default: with float16) scales the loss against underflow,
+    and a float32 model restoring a float16 run's checkpoint needs it too. With ``fine_tuning``
     (``fmnist_tf.fine_tuning.FineTuning``) the backbone is frozen or unfrozen, and the optimizer at the first or
     the fine-tuning learning rate, as the phase of ``initial_step`` (the model_dir's global step) wants.
     """
     if dtype not in DTYPE_POLICIES:
         raise ValueError(f"unknown dtype {dtype!r}; expected one of {sorted(DTYPE_POLICIES)}")
+    if loss_scale is None:
+        loss_scale = dtype == "float16"
 
     def model_fn(params):
         if seed is not None:
@@ -66,7 +69,7 @@ def make_model_fn(model_name, optimizer_name, learning_rate, seed=None, label_sm
             fine_tuned = fine_tuning.fine_tuned_at(initial_step)
             fine_tuning.set_trainable(model, fine_tuned)
             rate = fine_tuning.learning_rate if fine_tuned else learning_rate
-        optimizer = make_training_optimizer(optimizer_name, rate, dtype, **optimizer_options)
+        optimizer = make_training_optimizer(optimizer_name, rate, loss_scale, **optimizer_options)
         return estimator.EstimatorSpec(model=model, optimizer=optimizer, label_smoothing=label_smoothing)
 
     return model_fn

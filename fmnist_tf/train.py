@@ -9,12 +9,12 @@ import time
 
 from absl import app, flags, logging
 
-from fmnist_tf import augment, data, estimator, fine_tuning, projector
+from fmnist_tf import command_line, projector
 from fmnist_tf import flags as fmnist_flags
 from fmnist_tf.model_dir import prepare_model_dir
 from fmnist_tf.model_dir_lock import hold_model_dir
-from fmnist_tf.model_fn import make_model_fn, make_training_optimizer
 from fmnist_tf.thread_pools import describe_thread_pools, size_thread_pools
+from fmnist_tf.training import Recipe
 
 fmnist_flags.define_train_flags()
 
@@ -25,57 +25,43 @@ def run(flags_obj, datasets_override=None, strategy_override=None):
     ``datasets_override`` maps "train", "validation" or "test" to batched datasets, replacing the
     files; ``strategy_override`` replaces the strategy the flags name.
     """
+    recipe = Recipe.from_flags(flags_obj)
     # First: thread pools and a multi-worker strategy can only be made before any other TensorFlow op has run.
-    size_thread_pools(flags_obj.inter_op_threads, flags_obj.intra_op_threads)
-    strategy = strategy_override or fmnist_flags.get_strategy(flags_obj)
+    size_thread_pools(recipe.inter_op_threads, recipe.intra_op_threads)
+    strategy = strategy_override or recipe.strategy()
     logging.info("thread pools: %s", describe_thread_pools())
     if not strategy.extended.should_checkpoint:  # the chief alone owns model_dir
-        return _train_and_test(flags_obj, strategy, datasets_override)
+        return _train_and_test(recipe, strategy, datasets_override)
     # Locked before prepare_model_dir, whose --overwrite would otherwise empty a running trainer's model_dir.
-    with hold_model_dir(flags_obj.model_dir):
-        state = prepare_model_dir(flags_obj.model_dir, fmnist_flags.run_flag_values(flags_obj),
-                                  resume=flags_obj.resume, overwrite=flags_obj.overwrite)
-        logging.info("model_dir %s: %s", flags_obj.model_dir, state)
-        return _train_and_test(flags_obj, strategy, datasets_override)
+    with hold_model_dir(recipe.model_dir):
+        state = prepare_model_dir(recipe.model_dir, recipe.recorded_flags(), resume=recipe.resume,
+                                  overwrite=recipe.overwrite)
+        logging.info("model_dir %s: %s", recipe.model_dir, state)
+        return _train_and_test(recipe, strategy, datasets_override)
 
 
-def _train_and_test(flags_obj, strategy, datasets_override):
+def _train_and_test(recipe, strategy, datasets_override):
     """run()'s work once model_dir is this trainer's: train, evaluate, and the stats."""
-    class_names = fmnist_flags.class_names(flags_obj)
     if datasets_override is not None:
         input_fns = {split: (lambda dataset=dataset: dataset) for split, dataset in datasets_override.items()}
     else:
-        input_fns = input_fns_from_flags(flags_obj, class_names)
-    eval_split = "validation" if "validation" in input_fns else "test"
-
-    schedule = fmnist_flags.fine_tuning_schedule(flags_obj)
-    classifier = estimator_from_flags(flags_obj, strategy, schedule)
+        input_fns = recipe.input_fns()
+    classifier = recipe.estimator(strategy)
 
     started = time.monotonic()
     steps_before = classifier.global_step
-    train_spec = estimator.TrainSpec(input_fns["train"], max_steps=flags_obj.train_steps)
-    eval_steps = flags_obj.eval_steps or None
-    eval_spec = estimator.EvalSpec(input_fns[eval_split], steps=eval_steps, every_n_steps=flags_obj.steps_per_eval,
-                                   name=eval_split)
-    if schedule is None:
-        _, evaluations = estimator.train_and_evaluate(classifier, train_spec, eval_spec,
-                                                      monitors=fmnist_flags.monitors(flags_obj))
-    else:
-        _, evaluations = fine_tuning.train_and_evaluate(
-            classifier, train_spec, eval_spec, schedule,
-            lambda: make_training_optimizer(flags_obj.optimizer, schedule.learning_rate,
-                                            **_optimizer_options(flags_obj)),
-            monitors=fmnist_flags.monitors(flags_obj))
+    evaluations = recipe.train_and_evaluate(classifier, input_fns)
     train_seconds = time.monotonic() - started
     if classifier.stopped_by_sigterm:  # checkpointed: a rerun with the same flags continues from here
         return {"stopped_by_sigterm": True, "global_step": classifier.global_step,
                 "steps_this_run": classifier.global_step - steps_before, "evaluations": evaluations}
+    eval_steps = recipe.eval_steps or None
     test_metrics = classifier.evaluate(input_fns["test"], steps=eval_steps, name="test")
     flip_metrics = (classifier.evaluate(input_fns["test"], steps=eval_steps, name="test_flip", flip=True)
-                    if flags_obj.tta_flip else None)
-    if strategy.extended.should_checkpoint and flags_obj.projector_examples:
-        projector.write_projector(flags_obj.model_dir, classifier.model, input_fns["test"](), class_names,
-                                  flags_obj.projector_examples)
+                    if recipe.tta_flip else None)
+    if strategy.extended.should_checkpoint and recipe.projector_examples:
+        projector.write_projector(recipe.model_dir, classifier.model, input_fns["test"](), recipe.class_names(),
+                                  recipe.projector_examples)
 
     stats = {
         "test_accuracy": test_metrics["accuracy"],
@@ -89,48 +75,9 @@ def _train_and_test(flags_obj, strategy, datasets_override):
     }
     if flip_metrics:
         stats["test_accuracy_flip_tta"] = flip_metrics["accuracy"]
-    if eval_split == "validation":
+    if "validation" in input_fns:
         stats["validation_accuracy"] = evaluations[-1]["accuracy"]
     return stats
-
-
-def input_fns_from_flags(flags_obj, class_names):
-    """The input functions of the dataset the flags name (Fashion-MNIST and MNIST fetched when missing)."""
-    augment = _augmenter(flags_obj, len(class_names))
-    if flags_obj.dataset == data.IMAGENET:  # read in place: ImageNet is never downloaded
-        return data.make_imagenet_input_fns(
-            flags_obj.data_dir, flags_obj.batch_size, image_size=flags_obj.image_size,
-            num_classes=flags_obj.num_classes, examples_per_class=flags_obj.examples_per_class,
-            source=flags_obj.imagenet_source, seed=flags_obj.seed, augment=augment,
-            prefetch_batches=flags_obj.prefetch_batches)
-    data.fetch(flags_obj.dataset, flags_obj.data_dir)
-    return data.make_input_fns(flags_obj.data_dir, flags_obj.batch_size, source=flags_obj.data_source,
-                               validation_size=flags_obj.validation_size, seed=flags_obj.seed, augment=augment,
-                               prefetch_batches=flags_obj.prefetch_batches)
-
-
-def estimator_from_flags(flags_obj, strategy, schedule=None):
-    """The Estimator the flags describe, on ``strategy``; ``schedule``: the fine-tuning phases, if any."""
-    return estimator.Estimator(
-        make_model_fn(flags_obj.model, flags_obj.optimizer, fmnist_flags.learning_rate(flags_obj), flags_obj.seed,
-                      label_smoothing=flags_obj.label_smoothing, fine_tuning=schedule,
-                      # A resumed transfer-learning run rebuilds the phase its checkpoint was saved in (reading
-                      # the step verifies the checkpoint: only a fine-tuning schedule needs it this early).
-                      initial_step=estimator.latest_global_step(flags_obj.model_dir) if schedule else 0,
-                      **_optimizer_options(flags_obj)),
-        config=fmnist_flags.run_config(flags_obj, strategy), params=fmnist_flags.model_builder_params(flags_obj))
-
-
-def _optimizer_options(flags_obj):
-    return dict(dtype=flags_obj.dtype, **fmnist_flags.optimizer_options(flags_obj))
-
-
-def _augmenter(flags_obj, num_classes):
-    """The training batches' augmentation the flags ask for, or None."""
-    options = fmnist_flags.augment_options(flags_obj)
-    if not options.enabled:
-        return None
-    return augment.make_batch_augmenter(options, num_classes, seed=flags_obj.seed)
 
 
 def format_results_table(stats):
@@ -162,7 +109,7 @@ def main(argv):
 
 
 def run_main():
-    app.run(main)
+    command_line.run(main)
 
 
 if __name__ == "__main__":

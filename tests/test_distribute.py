@@ -19,7 +19,7 @@ import tensorflow as tf
 from absl import app, flags
 
 from fmnist_tf import data, distribute, estimator, train
-from fmnist_tf import flags as fmnist_flags
+from fmnist_tf.training import Recipe
 from test_estimator import EVAL_INPUT_FN, TRAIN_INPUT_FN, checkpoint_steps, linear_model_fn
 
 # --- Strategies and clusters from flag values (in-process: no cluster is joined) ---------------
@@ -239,7 +239,7 @@ def worker_main(argv):
     flags_obj = flags.FLAGS
     if not flags_obj.epoch_report:
         return train.main(argv)
-    strategy = fmnist_flags.get_strategy(flags_obj)
+    strategy = Recipe.from_flags(flags_obj).strategy()
     report_epochs(flags_obj, strategy, flags_obj.epoch_report)
     train.run(flags_obj, strategy_override=strategy)
 

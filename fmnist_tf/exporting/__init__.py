@@ -10,7 +10,7 @@ from fmnist_tf.exporting.converters import FORMATS, INT8_FORMATS, OUTPUT_TYPES, 
 from fmnist_tf.exporting.errors import AccuracyDropError, CalibrationRangeError, ExportError, ModelDirError
 from fmnist_tf.exporting.manifest import MANIFEST_FILE, write_manifest
 from fmnist_tf.exporting.report_card import check_int8_accuracy_drop, make_report_card, write_report_card
-from fmnist_tf.exporting.trained_model import TrainedModel, load_trained_model, read_training_flags
+from fmnist_tf.exporting.trained_model import TrainedModel, load_trained_model, read_recipe
 
 __all__ = [
     "Artifact", "export_artifacts",
@@ -19,5 +19,5 @@ __all__ = [
     "AccuracyDropError", "CalibrationRangeError", "ExportError", "ModelDirError",
     "MANIFEST_FILE", "write_manifest",
     "check_int8_accuracy_drop", "make_report_card", "write_report_card",
-    "TrainedModel", "load_trained_model", "read_training_flags",
+    "TrainedModel", "load_trained_model", "read_recipe",
 ]

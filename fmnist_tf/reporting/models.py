@@ -26,7 +26,7 @@ class EvaluatedModel:
     keras_model: object = None  # keras.Model, None for .tflite
     tflite_bytes: bytes = None
     global_step: int = None  # checkpoints only
-    training_flags: dict = dataclasses.field(default_factory=dict)  # flags.txt of a model_dir
+    recipe: object = None  # fmnist_tf.training.Recipe of a model_dir's flags.txt; None for a file
 
     @property
     def description(self):
@@ -65,7 +65,7 @@ def load_evaluated_model(path, checkpoint=None):
         trained = load_trained_model(path)
         global_step = trained.global_step if checkpoint is None else _restore_checkpoint(trained, checkpoint)
         return EvaluatedModel("checkpoint", path, keras_model=trained.model, global_step=global_step,
-                              training_flags=trained.training_flags)
+                              recipe=trained.recipe)
     if checkpoint is not None:
         raise ModelFileError(f"a checkpoint ({checkpoint}) was given with the file {path}; "
                              "expected a model_dir with it")
