@@ -1,17 +1,13 @@
-"""TensorBoard: every dashboard's data, read back with TensorBoard's own reader, and served to headless Chromium.
+"""TensorBoard: every dashboard's data, read back with TensorBoard's own reader.
 
-Two tiny runs of the train CLI (a sweep of two learning rates) share one logdir. Run as a script,
+Two tiny runs of the train CLI (a sweep of two learning rates) share one logdir; the newcomer's journey
+(tests/journeys) serves a real sweep to headless Chromium. Run as a script,
 this file is that CLI with the file check skipped, since the tiny files are not the real dataset's.
 """
 
 import io
-import json
-import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import keras
@@ -34,7 +30,6 @@ REPO = Path(__file__).resolve().parents[1]
 LEARNING_RATES = ("0.001", "0.003")
 TRAIN_STEPS = 4
 CLASS_NAMES = FASHION_MNIST.class_names
-SERVER_TIMEOUT = 60  # seconds for `tensorboard` to answer, and for Chromium to render a dashboard
 
 
 @pytest.fixture(scope="module")
@@ -176,109 +171,8 @@ def test_projector_files_hold_penultimate_features_sprite_and_class_names(sweep_
     assert Image.open(model_dir / embedding.sprite.image_path).size == (4 * 28, 4 * 28)
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def get_json(url, data=None):
-    """GET, or POST of ``data`` (a JSON body) where given."""
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
-
-
-@pytest.fixture
-def tensorboard_url(sweep_logdir, tmp_path):
-    port = free_port()
-    log = open(tmp_path / "tensorboard.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "tensorboard.main", f"--logdir={sweep_logdir}",
-                               "--host=127.0.0.1", f"--port={port}", "--load_fast=false"],
-                              stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_TIMEOUT
-        while True:
-            try:
-                # The first answer can come before the first pass over the logdir: wait for both runs.
-                if len(get_json(f"{url}/data/runs")) >= 4:
-                    break
-            except OSError:
-                pass
-            assert server.poll() is None, (tmp_path / "tensorboard.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, f"tensorboard did not serve within {SERVER_TIMEOUT} s"
-            time.sleep(0.5)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
-
-
-def chromium(url, user_data_dir, *outputs):
-    """Runs headless Chromium (no sandbox: tests run as root) on ``url`` for a virtual 20 s of scripts."""
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    result = subprocess.run([executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                             f"--user-data-dir={user_data_dir}", "--window-size=1400,1400",
-                             "--virtual-time-budget=20000", *outputs, url],
-                            capture_output=True, text=True, timeout=SERVER_TIMEOUT)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
-def pixels_near(screenshot, color, left=360):
-    """Pixels right of the runs sidebar (whose checkboxes wear the run colors) within 40 of ``color``."""
-    pixels = np.asarray(Image.open(screenshot).convert("RGB"), np.int32)[:, left:]
-    return int((np.abs(pixels - np.array(color)).sum(axis=-1) < 40).sum())
-
-
-@pytest.mark.skipif(not (shutil.which("chromium") or shutil.which("chromium-browser")),
-                    reason="Debian's chromium is not installed (`make chromium` installs it as root)")
-def test_tensorboard_serves_scalars_and_images_dashboards_to_headless_chromium(tensorboard_url, tmp_path):
-    runs = get_json(f"{tensorboard_url}/data/runs")
-    assert {"lr0.001", "lr0.001/eval_test", "lr0.003", "lr0.003/eval_test"} <= set(runs)
-    scalar_tags = get_json(f"{tensorboard_url}/data/plugin/scalars/tags")
-    assert {"loss", "accuracy", "learning_rate", "examples/sec"} <= set(scalar_tags["lr0.001"])
-    assert "accuracy_per_class/Ankle boot" in scalar_tags["lr0.003/eval_test"]
-    image_tags = get_json(f"{tensorboard_url}/data/plugin/images/tags")
-    assert set(image_tags["lr0.001/eval_test"]) == {"confusion_matrix", "worst_misclassified"}
-    # The sweep: the HParams dashboard sees the learning rate differ between the two runs.
-    experiment = get_json(f"{tensorboard_url}/data/plugin/hparams/experiment", data=b"{}")
-    learning_rate = next(info for info in experiment["hparamInfos"] if info["name"] == "learning_rate")
-    assert learning_rate["differs"] is True
-    assert {"group": "eval_test", "tag": "accuracy"} in [info["name"] for info in experiment["metricInfos"]]
-
-    # The projector finds its configs in a thread of its own: wait for both runs, then read the features.
-    deadline = time.monotonic() + SERVER_TIMEOUT
-    while not {"lr0.001", "lr0.003"} <= set(get_json(f"{tensorboard_url}/data/plugin/projector/runs")):
-        assert time.monotonic() < deadline, f"the projector found no configs within {SERVER_TIMEOUT} s"
-        time.sleep(0.5)
-    query = "run=lr0.003&name=penultimate_features"
-    with urllib.request.urlopen(f"{tensorboard_url}/data/plugin/projector/tensor?{query}", timeout=10) as response:
-        assert len(response.read()) == 15 * 1024 * 4  # float32 features of 15 images
-    with urllib.request.urlopen(f"{tensorboard_url}/data/plugin/projector/metadata?{query}", timeout=10) as response:
-        assert response.read().decode().splitlines()[0] == "label\tclass"
-
-    # The Time Series dashboard renders into the page's DOM: its run names, tag groups and the
-    # accuracy card's table of last values (at step 4) show the browser loaded the scalars.
-    page = chromium(f"{tensorboard_url}/#timeseries", tmp_path / "profile0", "--dump-dom")
-    for text in ("lr0.003/eval_test", "learning_rate", "accuracy_per_class", "confusion_matrix",
-                 "worst_misclassified", "training_examples"):
-        assert text in page, text
-    # The Scalars and Images dashboards render into shadow DOM, which --dump-dom leaves out:
-    # their screenshots must show the first run's line color in a chart, and the darkest blue
-    # of the confusion matrix's "Blues" color map.
-    chromium(f"{tensorboard_url}/#scalars", tmp_path / "profile1", f"--screenshot={tmp_path / 'scalars.png'}")
-    assert pixels_near(tmp_path / "scalars.png", (255, 112, 67)) > 100
-    chromium(f"{tensorboard_url}/#images", tmp_path / "profile2", f"--screenshot={tmp_path / 'images.png'}")
-    assert pixels_near(tmp_path / "images.png", (8, 48, 107)) > 1000
-
-
 if __name__ == "__main__":
-    from absl import app
-
-    from fmnist_tf import data, train
+    from fmnist_tf import command_line, data, train
 
     data.fetch = lambda dataset, data_dir: None
-    app.run(train.main)
+    command_line.run(train.main)
