@@ -6,14 +6,16 @@ DATA_DIR := data/fashion
 DEBIAN_DATA := /usr/share/datasets/fashion-mnist
 RUN_DIR := runs/convnet
 
-.PHONY: run test venv data debian-data chromium bench clean
+.PHONY: run test venv dev-venv data debian-data chromium bench clean
 
-venv: $(VENV)/.installed
+# `make run` needs the train extra only; `make test` adds what the tests need (`dev`).
+venv: $(VENV)/.installed-train
+dev-venv: $(VENV)/.installed-dev
 
-$(VENV)/.installed: setup.cfg pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+$(VENV)/.installed-%: setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[$*]'
 	touch $@
 
 # Debian's package holds the Fashion-MNIST files; without root or apt, fetch downloads them instead.
@@ -36,10 +38,10 @@ data: venv debian-data
 run: data
 	$(PY) -m fmnist_tf.train --flagfile=fmnist_tf/configs/convnet.cfg --model_dir=$(RUN_DIR)
 
-test: data chromium
+test: dev-venv data chromium
 	$(PY) -m pytest
 
-bench: data
+bench: dev-venv data
 	$(PY) benchmark/throughput.py
 
 # Each parser's atheris target for FUZZ_SECONDS, starting from its seed corpus in fuzz/corpus/; the inputs it
