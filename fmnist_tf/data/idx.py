@@ -262,9 +262,14 @@ def split_file_paths(data_dir, split):
     return paths
 
 
-def load_numpy(data_dir, split):
-    """(images uint8 [N,28,28], labels uint8 [N]) of ``split`` ("train" or "test") in ``data_dir``."""
+def load_numpy(data_dir, split, max_examples=0):
+    """(images uint8 [N,28,28], labels uint8 [N]) of ``split`` ("train" or "test") in ``data_dir``.
+
+    ``max_examples``: only the first so many (0: all), for a quick look at a large split.
+    """
     images_path, labels_path = split_file_paths(data_dir, split)
     images, labels = read_idx_images(images_path), read_idx_labels(labels_path)
     check_counts_match(images_path, len(images), labels_path, len(labels))
+    if max_examples:
+        return images[:max_examples], labels[:max_examples]
     return images, labels

@@ -123,7 +123,7 @@ def image_files_in(folder):
     return [os.path.join(folder, name) for name in names]
 
 
-def load_inputs(paths, background="dark"):
+def load_inputs(paths, background="auto"):
     """(names, uint8 [N, 28, 28]) of every image: files, folders of images and IDX files, in the order given."""
     names, batches = [], []
     for path in paths:

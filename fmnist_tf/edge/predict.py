@@ -25,9 +25,9 @@ def parse_args(argv=None):
     parser.add_argument("images", nargs="*", help="PNG/JPEG images (any size, color or gray), folders of them, "
                         "or IDX images files (.gz or raw)")
     parser.add_argument("--top_k", type=int, default=3, help="how many classes to print per image")
-    parser.add_argument("--background", choices=BACKGROUNDS, default="dark",
-                        help="dark: light item on a dark background, like the training data; light: a photo of "
-                        "a dark item on a light background (inverted); auto: decided from each image's border")
+    parser.add_argument("--background", choices=BACKGROUNDS, default="auto",
+                        help="auto: decided from each photo's border; dark: a light item on a dark "
+                        "background, like the training data; light: a dark item on white (inverted)")
     parser.add_argument("--manifest", default="beside",
                         help="manifest.json to check the model against (default: the one beside the model, if "
                         "any; 'none': no check)")

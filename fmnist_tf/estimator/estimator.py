@@ -22,6 +22,10 @@ from absl import logging
 
 from fmnist_tf.estimator import checkpoints, loops, summaries
 
+# Batches per compiled evaluation call: a long evaluation logs its progress between calls, at most this often.
+EVALUATION_BATCHES_PER_CALL = 50
+PROGRESS_LOG_SECONDS = 10
+
 
 @dataclasses.dataclass
 class RunConfig:
@@ -95,6 +99,8 @@ class Estimator:
         self._summary_writers = {}
         self.train_seconds = 0.0  # wall time spent in train() by this object: time-to-accuracy leaves out evaluations
         self.stopped_by_sigterm = False  # train() stopped early, checkpointed, on SIGTERM
+        # The global step the training log counts down to (train_and_evaluate's max_steps); None: each train()'s.
+        self.progress_goal = None
         self._evaluation_functions = {}  # compiled once per (kind, flip)
         if self.config.hparams:
             summaries.write_hparams(self._summary_writer(model_dir), self.config.hparams, trial_id=model_dir)
@@ -169,7 +175,6 @@ class Estimator:
             # A fresh iterator over the dataset, so the training iterator loses no batch to the picture.
             features, labels = next(iter(local_datasets[0]))
             summaries.write_training_images(writer, step, features, labels, self.config.class_names)
-        loss = None
         with _sigterm_requests() as sigterm_received:
             loss, step = self._train_calls(iterator, writer, step, last_step, sigterm_received)
         self._save_checkpoint()
@@ -191,7 +196,7 @@ class Estimator:
             if steps_run:
                 loss = float(loss_sum) / steps_run
                 self._report_training(writer, previous_step, step, loss, int(correct) / int(examples),
-                                      steps_run / seconds, int(examples) / seconds)
+                                      steps_run / seconds, int(examples) / seconds, last_step)
                 if step % self.config.save_checkpoints_steps == 0:
                     self._save_checkpoint()
             if steps_run < num_steps:
@@ -214,9 +219,7 @@ class Estimator:
             raise ValueError(f"Must specify steps > 0, given: {steps}")
         local_datasets = []
         iterator = iter(self._distribute(input_fn, local_datasets))
-        max_batches = np.iinfo(np.int64).max if steps is None else steps
-        _, loss_sum, correct, top_5_correct, examples = self._evaluate_loop(flip)(
-            iterator, tf.constant(max_batches, tf.int64))
+        loss_sum, correct, top_5_correct, examples = self._evaluate_in_calls(iterator, steps, flip)
         if int(examples) == 0:
             raise ValueError("The evaluation input_fn gave no examples.")
         metrics = {"accuracy": int(correct) / int(examples), "top_5_accuracy": int(top_5_correct) / int(examples),
@@ -234,6 +237,26 @@ class Estimator:
                                                  self.config.class_names)
         writer.flush()
         return metrics
+
+    def _evaluate_in_calls(self, iterator, steps, flip):
+        """``(loss_sum, correct, top_5_correct, examples)`` over ``steps`` batches (None: all), a few batches per
+        compiled call, so that a long evaluation logs its progress instead of running silent."""
+        remaining = np.iinfo(np.int64).max if steps is None else steps
+        totals = [0.0, 0, 0, 0]
+        started = last_log = time.perf_counter()
+        while remaining > 0:
+            asked = min(remaining, EVALUATION_BATCHES_PER_CALL)
+            batches, *sums = self._evaluate_loop(flip)(iterator, tf.constant(asked, tf.int64))
+            totals = [total + value.numpy() for total, value in zip(totals, sums)]
+            remaining -= int(batches)
+            if int(batches) < asked:
+                break
+            now = time.perf_counter()
+            if now - last_log >= PROGRESS_LOG_SECONDS:
+                logging.info("Evaluated %d examples in %.0f s (%.0f examples/sec).", totals[3], now - started,
+                             totals[3] / (now - started))
+                last_log = now
+        return totals
 
     def predict(self, input_fn):
         """Yields ``{"classes": int, "probabilities": array, "logits": array}`` for each example, in order."""
@@ -328,7 +351,7 @@ class Estimator:
         return limit if last_step is None else min(limit, last_step - step)
 
     def _report_training(self, writer, previous_step, step, loss, accuracy, steps_per_second,
-                         examples_per_second):
+                         examples_per_second, last_step):
         """Logs and summarizes at the loop calls that cross a log or summary step, like TF1's hooks.
 
         The loss and accuracy are means over the last compiled call's steps, the rates are that call's.
@@ -336,6 +359,8 @@ class Estimator:
         if _crossed_multiple(previous_step, step, self.config.log_step_count_steps):
             logging.info("loss = %s, step = %d", loss, step)
             logging.info("global_step/sec: %g", steps_per_second)
+            logging.info("examples/sec: %.0f%s", examples_per_second,
+                         _time_left(step, self.progress_goal or last_step, steps_per_second))
         if _crossed_multiple(previous_step, step, self.config.save_summary_steps):
             values = {"loss": loss, "accuracy": accuracy, "global_step/sec": steps_per_second,
                       "examples/sec": examples_per_second}
@@ -446,6 +471,15 @@ def _sigterm_requests():
         yield received.is_set
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _time_left(step, goal, steps_per_second):
+    """``"; step 400 of 1200, about 1 min 40 s of training left"`` at the current rate; empty without a goal."""
+    if not goal or step >= goal:
+        return ""
+    minutes, seconds = divmod(round((goal - step) / steps_per_second), 60)
+    left = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+    return f"; step {step} of {goal}, about {left} of training left"
 
 
 def _crossed_multiple(previous_step, step, every):

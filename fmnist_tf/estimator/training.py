@@ -33,6 +33,7 @@ def train_and_evaluate(estimator, train_spec, eval_spec, monitors=()):
         raise ValueError(f"Must specify every_n_steps > 0, given: {eval_spec.every_n_steps}")
     evaluations = []
     step = estimator.global_step
+    estimator.progress_goal = train_spec.max_steps
     while step < train_spec.max_steps:
         next_evaluation = min((step // eval_spec.every_n_steps + 1) * eval_spec.every_n_steps,
                               train_spec.max_steps)
