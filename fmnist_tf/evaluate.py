@@ -21,7 +21,7 @@ fmnist_flags.define_evaluate_flags()
 def run(flags_obj):
     """Loads the model, reads the test split its flags.txt (or the flags) names, writes the report; returns it."""
     model = reporting.load_evaluated_model(flags_obj.model_dir or flags_obj.model_file, flags_obj.checkpoint)
-    recipe = model.recipe or Recipe.from_values()  # a model file: the train CLI's defaults
+    recipe = model.recipe or Recipe.defaults()  # a model file: the train CLI's defaults
     data_dir = flags_obj.data_dir or recipe.data_dir
     dataset = flags_obj.dataset or recipe.dataset
     images, labels = load_numpy(data_dir, "test", max_examples=flags_obj.test_examples)

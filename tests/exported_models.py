@@ -1,20 +1,27 @@
-"""A tiny trained convnet exported in every format, built once per test session, and helpers to run the edge.
+"""A briefly trained convnet, made once per test session as a user makes it, exported in every format.
 
-``exported_tiny_model()`` -> paths of the tiny data, model_dir, export folder and report card; the export
-runs through ``python -m fmnist_tf.export`` as a user runs it.
+``trained_model()`` runs ``python -m fmnist_tf.train`` (the smoke recipe, longer) on the real files;
+``exported_model()`` then runs ``python -m fmnist_tf.export`` on it. Both return paths by name.
 """
 
 import functools
+import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from idx_files import write_tiny_idx_dir
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-TINY_TRAIN_STEPS = 10
-REAL_TRAIN_STEPS = 300
+REAL_DATA = REPO / "data" / "fashion"
+needs_real_data = pytest.mark.skipif(not (REAL_DATA / "t10k-images-idx3-ubyte.gz").exists(),
+                                     reason="run `make data` first")
+# 150 steps of 64 images, checkpoints at 75 and 150: about 0.8 test accuracy.
+TRAIN_STEPS, BATCH_SIZE, FIRST_CHECKPOINT = 150, 64, 75
+# The trainer's final test evaluation reads the smoke recipe's 5 batches.
+TRAINER_TEST_EXAMPLES = 5 * BATCH_SIZE
+REPORT_CARD_EXAMPLES = 2000
 
 # Runs the edge predictor where TensorFlow (and the rest of the training stack) cannot be imported: the Pi.
 _NO_TENSORFLOW = """
@@ -36,48 +43,43 @@ def run_edge_predict(*args, timeout=300):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def train_model_dir(model_dir, data_dir, steps, batch_size):
-    """A convnet model_dir (flags.txt and a checkpoint) trained ``steps`` steps with Adam on ``data_dir``."""
-    from fmnist_tf.data import make_dataset
-    from fmnist_tf.estimator import Estimator
-    from fmnist_tf.model_dir import write_flags_file
-    from fmnist_tf.model_fn import make_model_fn
-
-    write_flags_file(model_dir, {"dataset": "fashion_mnist", "data_dir": data_dir, "model": "convnet",
-                                 "optimizer": "adam", "learning_rate": 0.001, "batch_size": batch_size,
-                                 "seed": 1})
-    classifier = Estimator(make_model_fn("convnet", "adam", 0.001, seed=1), model_dir=str(model_dir))
-    classifier.train(lambda: make_dataset(data_dir, "train", batch_size=batch_size, source="memory",
-                                          shuffle=True, repeat=True, seed=1), steps=steps)
-    return model_dir
+def run_front_end(module, *args, timeout=900):
+    """``python -m MODULE ARGS`` from the repository root; a failure raises with its output."""
+    result = subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=REPO, capture_output=True,
+                            text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"{module} {' '.join(map(str, args))} failed:\n{result.stderr[-5000:]}")
+    return result
 
 
-def train_tiny_model_dir(model_dir, data_dir):
-    return train_model_dir(model_dir, data_dir, TINY_TRAIN_STEPS, batch_size=20)
-
-
-def train_real_model_dir(model_dir, data_dir):
-    """The convnet after a short real run: about 0.85 test accuracy, enough to show nothing is lost on export."""
-    return train_model_dir(model_dir, data_dir, REAL_TRAIN_STEPS, batch_size=128)
+def table_value(stdout, row):
+    """A row of the results table the train CLI prints."""
+    match = re.search(rf"^\| {re.escape(row)} \| ([^|]+) \|$", stdout, re.MULTILINE)
+    assert match, f"no '{row}' row in:\n{stdout}"
+    return match.group(1).strip()
 
 
 @functools.cache
-def exported_tiny_model():
-    """Trains the tiny model and exports every format with a report card; returns the paths, by name."""
-    root = Path(tempfile.mkdtemp(prefix="fmnist_export_"))
-    data_dir = write_tiny_idx_dir(root / "data")
-    model_dir = train_tiny_model_dir(root / "model", data_dir)
-    export_dir, report_dir = root / "export", root / "report"
-    result = subprocess.run(
-        [sys.executable, "-m", "fmnist_tf.export", f"--model_dir={model_dir}", f"--export_dir={export_dir}",
-         "--calibration_size=60", "--latency_runs=10", f"--report_dir={report_dir}", "--report_name=card",
-         # 20 test images: one image is 5 points, so the tiny model is not held to the accuracy limit.
-         "--max_accuracy_drop=100"],
-        cwd=REPO, capture_output=True, text=True, timeout=600)
-    if result.returncode != 0:
-        raise RuntimeError(f"export failed:\n{result.stderr[-5000:]}")
-    return {"root": root, "data_dir": Path(data_dir), "model_dir": model_dir, "export_dir": export_dir,
-            "report_dir": report_dir, "stdout": result.stdout}
+def trained_model():
+    """The train CLI's model_dir (checkpoints at steps 75 and 150) and the results table it printed."""
+    model_dir = Path(tempfile.mkdtemp(prefix="fmnist_trained_")) / "model"
+    result = run_front_end("fmnist_tf.train", "--config=convnet_smoke", f"--model_dir={model_dir}",
+                           f"--data_dir={REAL_DATA}", f"--train_steps={TRAIN_STEPS}", f"--batch_size={BATCH_SIZE}",
+                           f"--steps_per_eval={FIRST_CHECKPOINT}", f"--save_checkpoints_steps={FIRST_CHECKPOINT}",
+                           "--steps_per_loop=25", "--save_summary_steps=25", "--seed=1", "--projector_examples=0")
+    return {"model_dir": model_dir, "stdout": result.stdout}
+
+
+@functools.cache
+def exported_model():
+    """``trained_model()`` exported in every format, with a report card on the first 2,000 test images."""
+    model_dir = trained_model()["model_dir"]
+    export_dir, report_dir = model_dir.parent / "export", model_dir.parent / "report"
+    result = run_front_end("fmnist_tf.export", f"--model_dir={model_dir}", f"--export_dir={export_dir}",
+                           f"--test_examples={REPORT_CARD_EXAMPLES}", "--calibration_size=300", "--latency_runs=10",
+                           f"--report_dir={report_dir}", "--report_name=card")
+    return {"data_dir": REAL_DATA, "model_dir": model_dir, "export_dir": export_dir, "report_dir": report_dir,
+            "stdout": result.stdout}
 
 
 def keras_classes(model_dir, images):

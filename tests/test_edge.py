@@ -14,29 +14,31 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from exported_models import REPO, exported_tiny_model, keras_classes, run_edge_predict
+from exported_models import REPO, exported_model, keras_classes, needs_real_data, run_edge_predict
 from fmnist_tf.data import FASHION_MNIST
 from fmnist_tf.edge import images as edge_images
 from fmnist_tf.edge import model as edge_model
 from fmnist_tf.edge import predict
 from fmnist_tf.edge.class_names import FASHION_MNIST_CLASS_NAMES
 from fmnist_tf.edge.errors import InterpreterMissingError, ManifestError
-from idx_files import tiny_examples
+from idx_files import idx_bytes, tiny_examples, write_gz
 
-DATA_DIR = REPO / "data" / "fashion"
+
+
+SAMPLE_SIZE = 20  # test images shown to the predictor as PNGs and as an IDX file
 
 
 @pytest.fixture(scope="module")
 def exported():
-    return exported_tiny_model()
+    return exported_model()
 
 
 @pytest.fixture(scope="module")
 def tiny_test_pngs(exported, tmp_path_factory):
-    """The tiny test images as 28x28 gray PNGs, and the Keras model's classes of them."""
+    """The first test images as 28x28 gray PNGs, and the Keras model's classes of them."""
     from fmnist_tf.data import load_numpy
 
-    images, _ = load_numpy(str(exported["data_dir"]), "test")
+    images, _ = load_numpy(str(exported["data_dir"]), "test", max_examples=SAMPLE_SIZE)
     folder = tmp_path_factory.mktemp("pngs")
     for index, image in enumerate(images):
         Image.fromarray(image).save(folder / f"{index:05d}.png")
@@ -52,23 +54,30 @@ def test_class_names_equal_the_catalogs():
     assert FASHION_MNIST_CLASS_NAMES == FASHION_MNIST.class_names
 
 
+@needs_real_data
 def test_float_model_predicts_a_folder_of_pngs_like_keras_without_tensorflow(exported, tiny_test_pngs):
     folder, keras_predicted = tiny_test_pngs
     result = run_edge_predict(exported["export_dir"] / "model_float32.tflite", folder, "--json", "--top_k=2")
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert predicted_classes(result) == keras_predicted.tolist()
-    assert [Path(line["input"]).name for line in lines] == [f"{index:05d}.png" for index in range(20)]
+    assert [Path(line["input"]).name for line in lines] == [f"{index:05d}.png" for index in range(SAMPLE_SIZE)]
     assert lines[0]["top_k"][0]["class_name"] == FASHION_MNIST.class_names[keras_predicted[0]]
     assert len(lines[0]["top_k"]) == 2 and lines[0]["top_k"][0]["probability"] >= lines[0]["top_k"][1]["probability"]
 
 
-def test_uint8_and_int8_input_models_classify_an_idx_file_alike(exported):
-    idx_file = exported["data_dir"] / "t10k-images-idx3-ubyte.gz"
+@needs_real_data
+def test_uint8_and_int8_input_models_classify_an_idx_file_alike(exported, tmp_path):
+    from fmnist_tf.data import load_numpy
+
+    images, _ = load_numpy(str(exported["data_dir"]), "test", max_examples=SAMPLE_SIZE)
+    idx_file = tmp_path / "sample-images-idx3-ubyte.gz"
+    write_gz(idx_file, idx_bytes(images))
     uint8 = predicted_classes(run_edge_predict(exported["export_dir"] / "model_int8.tflite", idx_file, "--json"))
     int8 = predicted_classes(run_edge_predict(exported["export_dir"] / "model_int8_signed.tflite", idx_file, "--json"))
-    assert len(uint8) == 20 and uint8 == int8
+    assert len(uint8) == SAMPLE_SIZE and uint8 == int8
 
 
+@needs_real_data
 def test_text_output_lists_the_top_k_with_percentages(exported, tiny_test_pngs):
     folder, _ = tiny_test_pngs
     result = run_edge_predict(exported["export_dir"] / "model_int8.tflite", folder / "00000.png", "--top_k=3")
@@ -78,6 +87,7 @@ def test_text_output_lists_the_top_k_with_percentages(exported, tiny_test_pngs):
     assert lines[1].startswith("  1. ") and lines[1].endswith("%")
 
 
+@needs_real_data
 def test_benchmark_reports_latency_percentiles(exported):
     args = predict.parse_args([str(exported["export_dir"] / "model_int8.tflite"), "--benchmark", "--runs=20",
                                "--num_threads=1"])
@@ -86,6 +96,7 @@ def test_benchmark_reports_latency_percentiles(exported):
     assert 0 < stats["min_ms"] <= stats["p50_ms"] <= stats["p90_ms"] <= stats["p99_ms"]
 
 
+@needs_real_data
 def test_a_changed_model_is_refused_by_its_manifest(exported, tmp_path):
     shutil.copy(exported["export_dir"] / "manifest.json", tmp_path)
     model_bytes = bytearray((exported["export_dir"] / "model_int8.tflite").read_bytes())
@@ -107,9 +118,10 @@ def wrong_shape_model_bytes():
     return tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()]).convert()
 
 
+@needs_real_data
 @pytest.mark.parametrize("damage, message", [
     ("truncated", r"refuses this \d+-byte model \(truncated or corrupt\?\): The model is not a valid Flatbuffer"),
-    ("not_a_flatbuffer", r"bytes 4-7 are .*\(703-byte file\); expected b'TFL3', the identifier of a TFLite"),
+    ("not_a_flatbuffer", r"bytes 4-7 are .*\(\d+-byte file\); expected b'TFL3', the identifier of a TFLite"),
     ("wrong_input_shape", r"input shape is \[1, 32, 32, 3\]; expected \[1, 28, 28, 1\]"),
     ("empty", r"bytes 4-7 are b''"),
 ])
@@ -213,25 +225,18 @@ def test_without_any_interpreter_the_error_says_what_to_install(monkeypatch):
 
 
 @pytest.mark.real_data
-@pytest.mark.skipif(not (DATA_DIR / "t10k-images-idx3-ubyte.gz").exists(), reason="run `make data` first")
-def test_float_model_agrees_with_keras_on_real_test_pngs_without_tensorflow(tmp_path):
+@needs_real_data
+def test_float_model_agrees_with_keras_on_real_test_pngs_without_tensorflow(exported, tmp_path):
     """The issue's check that accuracy is not lost on the way: a briefly trained convnet, real test images as PNG."""
-    from exported_models import train_real_model_dir
     from fmnist_tf.data import load_numpy
-    from fmnist_tf.exporting import convert_to_tflite, load_trained_model
 
-    model_dir = train_real_model_dir(tmp_path / "model", str(DATA_DIR))
-    model = load_trained_model(str(model_dir)).model
-    (tmp_path / "export").mkdir()
-    (tmp_path / "export" / "model_float32.tflite").write_bytes(convert_to_tflite(model, "float32"))
-    images, _ = load_numpy(str(DATA_DIR), "test")
-    images = images[:REAL_PNG_COUNT]
+    images, _ = load_numpy(str(exported["data_dir"]), "test", max_examples=REAL_PNG_COUNT)
     folder = tmp_path / "pngs"
     folder.mkdir()
     for index, image in enumerate(images):
         Image.fromarray(image).save(folder / f"{index:05d}.png")
-    keras_predicted = np.argmax(model.predict(images[..., np.newaxis], batch_size=500, verbose=0), axis=1)
-    edge_predicted = predicted_classes(run_edge_predict(tmp_path / "export" / "model_float32.tflite", folder,
+    keras_predicted = keras_classes(exported["model_dir"], images[..., np.newaxis])
+    edge_predicted = predicted_classes(run_edge_predict(exported["export_dir"] / "model_float32.tflite", folder,
                                                         "--json", "--top_k=1"))
     assert len(edge_predicted) == REAL_PNG_COUNT
     assert np.mean(np.asarray(edge_predicted) == keras_predicted) >= 0.99

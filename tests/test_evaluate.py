@@ -1,4 +1,8 @@
-"""The evaluation report: every file written and sane, for a model_dir checkpoint, a .keras and a .tflite file."""
+"""The evaluation report: every file written and sane, for a model_dir checkpoint, a .keras and a .tflite file.
+
+The model_dir is the train CLI's (``exported_models.trained_model``): checkpoints at two steps, event files of
+every kind, and the trainer's own test evaluation to compare with.
+"""
 
 import json
 import re
@@ -8,11 +12,11 @@ import sys
 import numpy as np
 import pytest
 
-from exported_models import REPO, train_model_dir
-from fmnist_tf.data import FASHION_MNIST, load_numpy, make_dataset
+from exported_models import (FIRST_CHECKPOINT, REAL_DATA, REPO, TRAIN_STEPS, TRAINER_TEST_EXAMPLES, needs_real_data,
+                             table_value, trained_model)
+from fmnist_tf.data import FASHION_MNIST, load_numpy
 from fmnist_tf.reporting import ModelFileError, load_evaluated_model, write_report
 from fmnist_tf.reporting.misclassified import most_confident_errors
-from idx_files import write_tiny_idx_dir
 
 CLASS_NAMES = FASHION_MNIST.class_names
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -21,25 +25,17 @@ EVERY_PNG = {"confusion_matrix.png", "confusion_matrix_normalized.png", "misclas
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """A tiny dataset, and a convnet model_dir with checkpoints at steps 4 and 8 and the Estimator's evaluation.
-
-    The evaluation's summaries (model_dir/eval) are the event files the training curves are drawn from.
-    """
-    from fmnist_tf.estimator import Estimator
-    from fmnist_tf.model_fn import make_model_fn
-
-    root = tmp_path_factory.mktemp("evaluate")
-    data_dir = write_tiny_idx_dir(root / "data")
-    model_dir = train_model_dir(root / "model", data_dir, 4, batch_size=20)
-    train_model_dir(model_dir, data_dir, 4, batch_size=20)
-    classifier = Estimator(make_model_fn("convnet", "adam", 0.001), model_dir=str(model_dir))
-    evaluation = classifier.evaluate(lambda: make_dataset(data_dir, "test", batch_size=7))
-    return {"root": root, "data_dir": data_dir, "model_dir": str(model_dir), "evaluation": evaluation}
+def tiny_run():
+    """The train CLI's model_dir, and the test accuracy and loss it printed for its first test images."""
+    trained = trained_model()
+    return {"data_dir": str(REAL_DATA), "model_dir": str(trained["model_dir"]),
+            "accuracy": table_value(trained["stdout"], "test accuracy"),
+            "loss": table_value(trained["stdout"], "test loss")}
 
 
 def tiny_test_images(data_dir):
-    images, labels = load_numpy(data_dir, "test")
+    """The test images the trainer's own test evaluation read."""
+    images, labels = load_numpy(data_dir, "test", max_examples=TRAINER_TEST_EXAMPLES)
     return images[..., None], labels
 
 
@@ -52,10 +48,11 @@ def evaluate_cli(*args):
                           capture_output=True, text=True, timeout=300)
 
 
-def test_model_dir_report_has_every_file_and_the_estimators_accuracy(tiny_run):
-    report_dir = tiny_run["root"] / "report"
+@needs_real_data
+def test_model_dir_report_has_every_file_and_the_estimators_accuracy(tiny_run, tmp_path):
+    report_dir = tmp_path / "report"
     result = evaluate_cli(f"--model_dir={tiny_run['model_dir']}", f"--report_dir={report_dir}", "--tsne_size=20",
-                          "--gradcam_per_class=2")
+                          "--gradcam_per_class=2", f"--test_examples={TRAINER_TEST_EXAMPLES}")
     assert result.returncode == 0, result.stderr[-3000:]
     written = {path.name for path in report_dir.iterdir()}
     assert written == EVERY_PNG | {"metrics.json", "classification_report.txt", "index.html"}
@@ -63,29 +60,31 @@ def test_model_dir_report_has_every_file_and_the_estimators_accuracy(tiny_run):
         assert (report_dir / name).read_bytes()[:8] == PNG_SIGNATURE, name
     metrics = json.loads((report_dir / "metrics.json").read_text())
 
-    expected = tiny_run["evaluation"]
-    assert metrics["accuracy"] == expected["accuracy"]
-    assert metrics["loss"] == pytest.approx(expected["loss"], rel=1e-4)
-    assert metrics["global_step"] == expected["global_step"] == 8
-    assert metrics["num_examples"] == 20
-    assert np.sum(metrics["confusion_matrix"]) == 20
-    assert np.trace(metrics["confusion_matrix"]) == round(20 * expected["accuracy"])
+    assert f"{metrics['accuracy']:.4f}" == tiny_run["accuracy"]
+    assert f"{metrics['loss']:.4f}" == tiny_run["loss"]
+    assert metrics["global_step"] == TRAIN_STEPS
+    assert metrics["num_examples"] == TRAINER_TEST_EXAMPLES
+    assert np.sum(metrics["confusion_matrix"]) == TRAINER_TEST_EXAMPLES
+    assert np.trace(metrics["confusion_matrix"]) == round(TRAINER_TEST_EXAMPLES * metrics["accuracy"])
     assert metrics["notes"] == []
     assert referenced_images((report_dir / "index.html").read_text()) == EVERY_PNG
     report_text = (report_dir / "classification_report.txt").read_text()
     assert all(name in report_text for name in CLASS_NAMES)
-    assert f"accuracy {expected['accuracy']:.4f}" in result.stdout
+    assert f"accuracy {tiny_run['accuracy']}" in result.stdout
 
 
+@needs_real_data
 def test_checkpoint_flag_evaluates_that_checkpoint_not_the_latest(tiny_run):
     images, _ = tiny_test_images(tiny_run["data_dir"])
-    earlier = load_evaluated_model(tiny_run["model_dir"], checkpoint=f"{tiny_run['model_dir']}/model.ckpt-4")
+    earlier = load_evaluated_model(tiny_run["model_dir"],
+                                   checkpoint=f"{tiny_run['model_dir']}/model.ckpt-{FIRST_CHECKPOINT}")
     earlier_logits = earlier.logits(images)
     latest = load_evaluated_model(tiny_run["model_dir"])
-    assert (earlier.global_step, latest.global_step) == (4, 8)
+    assert (earlier.global_step, latest.global_step) == (FIRST_CHECKPOINT, TRAIN_STEPS)
     assert not np.allclose(earlier_logits, latest.logits(images))
 
 
+@needs_real_data
 def test_keras_file_report_has_tsne_and_gradcam_and_says_it_has_no_curves(tiny_run, tmp_path):
     images, labels = tiny_test_images(tiny_run["data_dir"])
     trained = load_evaluated_model(tiny_run["model_dir"])
@@ -101,6 +100,7 @@ def test_keras_file_report_has_tsne_and_gradcam_and_says_it_has_no_curves(tiny_r
     assert referenced_images((tmp_path / "report" / "index.html").read_text()) == EVERY_PNG - {"training_curves.png"}
 
 
+@needs_real_data
 def test_tflite_file_report_matches_keras_and_explains_what_it_leaves_out(tiny_run, tmp_path):
     from fmnist_tf.exporting import convert_to_tflite
 

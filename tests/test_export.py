@@ -1,5 +1,5 @@
 """The export: every format written atomically, a manifest of digests and tensors, INT8 on raw pixel bytes,
-and a report card; driven through ``python -m fmnist_tf.export`` on a tiny trained convnet."""
+and a report card; driven through ``python -m fmnist_tf.export`` on a convnet the train CLI trained briefly."""
 
 import hashlib
 import json
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from exported_models import REPO, exported_tiny_model
+from exported_models import REPORT_CARD_EXAMPLES, REPO, TRAIN_STEPS, exported_model, needs_real_data
 from fmnist_tf.data import FASHION_MNIST, load_numpy
 from fmnist_tf.exporting import AccuracyDropError, ModelDirError, check_int8_accuracy_drop, load_trained_model
 from fmnist_tf.exporting import litert
@@ -26,7 +26,7 @@ INTEGER_OPS = {"CONV_2D", "MAX_POOL_2D", "FULLY_CONNECTED", "RESHAPE", "SHAPE", 
 
 @pytest.fixture(scope="module")
 def exported():
-    return exported_tiny_model()
+    return exported_model()
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +38,14 @@ def artifact(manifest, export_format):
     return next(entry for entry in manifest["artifacts"] if entry["format"] == export_format)
 
 
+@needs_real_data
 def test_every_format_is_written_with_no_temporary_files_left(exported):
     names = {path.name for path in exported["export_dir"].iterdir()}
     assert names == EXPECTED_FILES
     assert [path.name for path in (exported["export_dir"] / "saved_model").iterdir()][0].isdigit()
 
 
+@needs_real_data
 def test_manifest_digests_match_the_files(exported, manifest):
     export_dir = exported["export_dir"]
     assert [entry["format"] for entry in manifest["artifacts"]] == [
@@ -57,16 +59,18 @@ def test_manifest_digests_match_the_files(exported, manifest):
             assert entry["num_bytes"] == path.stat().st_size
 
 
+@needs_real_data
 def test_manifest_records_classes_tensors_and_training_flags(exported, manifest):
     assert manifest["class_names"] == list(FASHION_MNIST.class_names)
     assert manifest["training_flags"]["model"] == "convnet"
     assert manifest["training_flags"]["optimizer"] == "adam"
-    assert manifest["global_step"] == 10
+    assert manifest["global_step"] == TRAIN_STEPS
     float32 = artifact(manifest, "float32")
     assert float32["inputs"][0]["dtype"] == "uint8" and float32["inputs"][0]["shape_signature"] == [-1, 28, 28, 1]
     assert float32["outputs"][0]["dtype"] == "float32" and float32["outputs"][0]["shape_signature"] == [-1, 10]
 
 
+@needs_real_data
 def test_int8_models_take_pixel_bytes_one_to_one(manifest):
     uint8_input = artifact(manifest, "int8")["inputs"][0]
     assert (uint8_input["dtype"], uint8_input["scale"], uint8_input["zero_point"]) == ("uint8", 1.0, 0)
@@ -76,6 +80,7 @@ def test_int8_models_take_pixel_bytes_one_to_one(manifest):
     assert artifact(manifest, "int8")["outputs"][0]["scale"] > 0
 
 
+@needs_real_data
 @pytest.mark.parametrize("export_format", ["int8", "int8_signed"])
 def test_int8_models_hold_integer_ops_and_tensors_only(exported, export_format):
     model_bytes = (exported["export_dir"] / f"model_{export_format}.tflite").read_bytes()
@@ -84,8 +89,9 @@ def test_int8_models_hold_integer_ops_and_tensors_only(exported, export_format):
     assert {np.dtype(tensor["dtype"]).name for tensor in interpreter.get_tensor_details()} <= {"uint8", "int8", "int32"}
 
 
+@needs_real_data
 def test_tflite_float32_and_reloaded_artifacts_give_the_keras_logits(exported, manifest):
-    images, _ = load_numpy(str(exported["data_dir"]), "test")
+    images, _ = load_numpy(str(exported["data_dir"]), "test", max_examples=200)
     images = images[..., np.newaxis]
     keras_logits = load_trained_model(str(exported["model_dir"])).model.predict(images, verbose=0)
     float32_bytes = (exported["export_dir"] / "model_float32.tflite").read_bytes()
@@ -99,9 +105,10 @@ def test_tflite_float32_and_reloaded_artifacts_give_the_keras_logits(exported, m
     np.testing.assert_array_equal(served["classes"].numpy(), np.argmax(keras_logits, axis=1))
 
 
+@needs_real_data
 def test_report_card_compares_every_tflite_model_with_keras(exported):
     report = json.loads((exported["report_dir"] / "card.json").read_text())
-    assert report["test_examples"] == 20
+    assert report["test_examples"] == REPORT_CARD_EXAMPLES
     assert report["command"].startswith("python -m fmnist_tf.export --model_dir=")
     assert report["machine"]["cores"] >= 1 and report["machine"]["cpu"]
     assert list(report["tflite"]) == ["float32", "float16", "dynamic_range", "int8", "int8_signed"]

@@ -4,7 +4,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from exported_models import REPO, train_tiny_model_dir
+from exported_models import REAL_DATA, REPO, needs_real_data, trained_model
 from idx_files import write_tiny_idx_dir
 
 NOTEBOOKS = REPO / "notebooks"
@@ -13,10 +13,13 @@ NOTEBOOK_NAMES = ["quickstart", "error_analysis", "edge_deployment", "classic_be
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    """Generated data and a convnet model_dir trained 10 steps on it, shared by the notebooks."""
+    """Generated data for the notebooks that train, and the train CLI's model_dir for those that take one."""
     root = tmp_path_factory.mktemp("notebooks")
-    data_dir = write_tiny_idx_dir(root / "data")
-    return {"root": root, "data_dir": data_dir, "model_dir": str(train_tiny_model_dir(root / "model", data_dir))}
+    return {"root": root, "data_dir": write_tiny_idx_dir(root / "data")}
+
+
+def trained_model_dir():
+    return str(trained_model()["model_dir"])
 
 
 def tiny_parameters(name, tiny):
@@ -24,8 +27,8 @@ def tiny_parameters(name, tiny):
     return {
         "quickstart": dict(DATA_DIR=tiny["data_dir"], MODEL_DIR=out, TRAIN_STEPS=3, BATCH_SIZE=20,
                            VALIDATION_SIZE=10, VERIFY_FILES=False),
-        "error_analysis": dict(MODEL_DIR=tiny["model_dir"], REPORT_DIR=out, TSNE_SIZE=20, DATA_DIR=tiny["data_dir"]),
-        "edge_deployment": dict(MODEL_DIR=tiny["model_dir"], EXPORT_DIR=out, DATA_DIR=tiny["data_dir"],
+        "error_analysis": dict(MODEL_DIR=trained_model_dir(), REPORT_DIR=out, TSNE_SIZE=20, DATA_DIR=str(REAL_DATA)),
+        "edge_deployment": dict(MODEL_DIR=trained_model_dir(), EXPORT_DIR=out, DATA_DIR=str(REAL_DATA),
                                 CALIBRATION_SIZE=60, LATENCY_RUNS=10),
         "classic_benchmark": dict(DATA_DIR=tiny["data_dir"], MODEL_DIR=out, ROUNDS=2, STEPS_PER_ROUND=2,
                                   BATCH_SIZE=20, VERIFY_FILES=False),
@@ -38,6 +41,7 @@ def parameters_cell_index(notebook):
     return indices[0]
 
 
+@needs_real_data
 @pytest.mark.parametrize("name", NOTEBOOK_NAMES)
 def test_notebook_runs_top_to_bottom_on_tiny_settings(name, tiny):
     notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
@@ -49,6 +53,7 @@ def test_notebook_runs_top_to_bottom_on_tiny_settings(name, tiny):
     assert all(cell.execution_count for cell in notebook.cells if cell.cell_type == "code")
 
 
+@needs_real_data
 @pytest.mark.parametrize("name", NOTEBOOK_NAMES)
 def test_committed_notebook_has_no_outputs_and_every_parameter_is_overridden(name, tiny):
     notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)

@@ -55,6 +55,14 @@ class Recipe:
         return cls.from_flags(flag_values)
 
     @classmethod
+    def defaults(cls):
+        """The train CLI's defaults, unvalidated (no --model_dir): what a model file without flags.txt assumes."""
+        flag_values = flags.FlagValues()
+        fmnist_flags.define_train_flags(flag_values)
+        return cls(types.MappingProxyType({flag.name: flag.default
+                                           for flag in flag_values.get_flags_for_module(fmnist_flags)}))
+
+    @classmethod
     def from_values(cls, **values):
         """The train CLI's defaults with ``values`` ({flag name: value}) in their place."""
         return cls.from_lines(format_flags(values).splitlines())
