@@ -57,5 +57,17 @@ fuzz: venv
 	    -artifact_prefix=$(FUZZ_WORK)/$$target- $(FUZZ_WORK)/$$target fuzz/corpus/$$target || exit 1; \
 	done
 
+# The Pi predictor on an emulated Raspberry Pi OS 64-bit (as root, with qemu-user-static, binfmt-support and
+# mmdebstrap): the arm64 root is built into PI_ROOT once (about 6 minutes), then each check takes a few minutes.
+# `make run`'s model is trained (or resumed) and exported first when its export is missing.
+PI_EXPORT := runs/convnet_export
+PI_ROOT := build/pi/bookworm-arm64
+.PHONY: pi-check
+pi-check: data
+	test -f $(PI_EXPORT)/manifest.json || $(MAKE) run
+	test -f $(PI_EXPORT)/manifest.json || $(PY) -m fmnist_tf.export --model_dir=$(RUN_DIR) \
+	  --export_dir=$(PI_EXPORT) --report_dir=$(PI_EXPORT)_report
+	$(PY) benchmark/pi_check.py --export_dir=$(PI_EXPORT) --root_dir=$(PI_ROOT)
+
 clean:
 	rm -rf $(RUN_DIR) .pytest_cache
