@@ -51,10 +51,9 @@ flags.mark_flag_as_required("export_dir")
 
 
 def install_commands(project_wheel):
-    """The commands, run in WORK_IN_ROOT, that make the device's venv: those a Pi user types, offline."""
+    """The commands, run in WORK_IN_ROOT, that make the device's venv: the README's, offline (no network inside)."""
     return [["python3", "-m", "venv", VENV],
-            [f"{VENV}/bin/pip", "install", "--no-index", f"--find-links={WHEELS}",
-             f"{WHEELS}/{project_wheel}[pi]"]]
+            [f"{VENV}/bin/pip", "install", "--no-index", f"--find-links={WHEELS}", f"./{project_wheel}[pi]"]]
 
 
 def installed_packages(root_dir):
@@ -88,8 +87,11 @@ def run_on_host(arguments, work_dir):
     return run_checked([sys.executable, "-m", "fmnist_tf.edge.predict", *arguments], cwd=work_dir, env=environment)
 
 
-def run_on_device(arguments, root_dir):
-    return check_run_in_root(root_dir, [f"{VENV}/bin/fmnist-edge-predict", *arguments], WORK_IN_ROOT)
+def run_on_device(arguments, root_dir, commands):
+    """``fmnist-edge-predict ARGUMENTS`` in the device's venv, the command as typed appended to ``commands``."""
+    command = [f"{VENV}/bin/fmnist-edge-predict", *arguments]
+    commands.append(" ".join(command))
+    return check_run_in_root(root_dir, command, WORK_IN_ROOT)
 
 
 def json_rows(output):
@@ -102,7 +104,7 @@ def timed(function, *args):
     return result, time.monotonic() - started
 
 
-def classify_both(model, inputs_by_background, num_threads, root_dir, work_dir):
+def classify_both(model, inputs_by_background, num_threads, root_dir, work_dir, commands):
     """(host rows, device rows, device seconds) of every input, with every class's probability: a predictor call
     per background on each side."""
     top_k = num_classes(os.path.join(work_dir, os.path.dirname(model)))
@@ -112,29 +114,32 @@ def classify_both(model, inputs_by_background, num_threads, root_dir, work_dir):
             continue
         arguments = predictor_arguments(model, inputs, background, num_threads, top_k)
         host += json_rows(run_on_host(arguments, work_dir))
-        output, seconds = timed(run_on_device, arguments, root_dir)
+        output, seconds = timed(run_on_device, arguments, root_dir, commands)
         device += json_rows(output)
         device_seconds += seconds
     return host, device, device_seconds
 
 
-def latency_both(model, num_threads, runs, root_dir, work_dir):
+def latency_both(model, num_threads, runs, root_dir, work_dir, commands):
     """``fmnist-edge-predict --benchmark`` statistics (milliseconds per image) on the host and on the device."""
     arguments = [model, "--benchmark", f"--runs={runs}", f"--num_threads={num_threads}", "--json"]
     return {"host": json_rows(run_on_host(arguments, work_dir))[0],
-            "device": json_rows(run_on_device(arguments, root_dir))[0]}
+            "device": json_rows(run_on_device(arguments, root_dir, commands))[0]}
 
 
 def check_model(model, inputs, labels, root_dir, work_dir):
     """Agreement, accuracy and latency of one model of the export, host against device."""
-    host, device, device_seconds = classify_both(model, inputs, FLAGS.num_threads, root_dir, work_dir)
+    commands = []
+    host, device, device_seconds = classify_both(model, inputs, FLAGS.num_threads, root_dir, work_dir, commands)
+    latency = latency_both(model, FLAGS.num_threads, FLAGS.benchmark_runs, root_dir, work_dir, commands)
     return {"model": model, **compare(host, device, FLAGS.tie_margin), "device_call_seconds": device_seconds,
             "host_accuracy": accuracy(host, labels), "device_accuracy": accuracy(device, labels),
-            "latency": latency_both(model, FLAGS.num_threads, FLAGS.benchmark_runs, root_dir, work_dir)}
+            "latency": latency, "device_commands": commands}
 
 
 def prepare_work_dir(root_dir, export_dir):
-    """A fresh WORK_IN_ROOT holding the wheels and a copy of the export folder; (host path, export name, wheels)."""
+    """A fresh WORK_IN_ROOT holding what a Pi user copies across (the export folder and the project's wheel) and
+    the dependencies' wheels; (its path here, the export folder's name, the project wheel's file name)."""
     work_dir = os.path.join(root_dir, WORK_IN_ROOT.lstrip("/"))
     shutil.rmtree(work_dir, ignore_errors=True)
     wheel_dir = os.path.join(work_dir, WHEELS)
@@ -142,8 +147,7 @@ def prepare_work_dir(root_dir, export_dir):
     export_name = os.path.basename(os.path.normpath(export_dir))
     shutil.copytree(export_dir, os.path.join(work_dir, export_name))
     download_wheels(wheel_dir, pi_requirements(os.path.join(REPO, "setup.cfg")))
-    project_wheel = build_project_wheel(wheel_dir)
-    return work_dir, export_name, project_wheel
+    return work_dir, export_name, build_project_wheel(work_dir)
 
 
 def install_in_root(root_dir, project_wheel):
@@ -178,7 +182,7 @@ def run(export_dir, root_dir, report_path, command):
     installs, install_seconds = timed(install_in_root, root_dir, project_wheel)
     stats = {"command": command, "root": root, "root_seconds": root_seconds, "wheel_seconds": wheel_seconds,
              "install_seconds": install_seconds, "install_commands": installs, "project_wheel": project_wheel,
-             "wheels": sorted(os.listdir(os.path.join(work_dir, WHEELS))), "packages": installed_packages(root_dir),
+             "wheels": sorted([project_wheel, *os.listdir(os.path.join(work_dir, WHEELS))]), "packages": installed_packages(root_dir),
              "importable": importable_modules(root_dir), "device_python": device_python(root_dir),
              "host": f"{describe_cpu()}, {platform.machine()}, Python {platform.python_version()}",
              "emulator": emulator_version(), "export": export_name, "num_images": FLAGS.num_images,

@@ -1,4 +1,4 @@
-"""What the Pi check classifies: the first test images as one IDX file, and "photos" made from a few of them.
+"""What the Pi check classifies: the first test images as one .gz IDX file, and folders of "photos" of others.
 
 ``paths, labels = write_inputs("work", "data/fashion", num_images=300, num_photos=4)`` writes work/inputs/: the
 paths (relative to work, where the predictor runs) by the ``--background`` it is to be given, and each input's label.
@@ -27,30 +27,33 @@ def photo(pixels, dark_item_on_white):
 
 
 def write_photos(work_dir, folder, images, labels, first_index):
-    """PNGs of light items on black and JPEGs of dark items on white, alternating, from ``images``, in
-    ``work_dir/folder``; returns {"dark": [...], "light": [...]} (the background of each) and {path: label}."""
-    paths, photo_labels = {"dark": [], "light": []}, {}
+    """PNGs of light items on black and JPEGs of dark items on white, alternating, from ``images``, in the folders
+    ``work_dir/folder/photos_on_black`` and ``photos_on_white``; returns {background: [the folders that have
+    photos]} and {photo path as the predictor names it: label}."""
+    folders, photo_labels = {}, {}
     for offset, (pixels, label) in enumerate(zip(images, labels)):
         on_white = offset % 2 == 1
-        name = f"photo_{first_index + offset:05d}_{'on_white.jpg' if on_white else 'on_black.png'}"
-        image, path = photo(pixels, on_white), os.path.join(folder, name)
-        image.save(os.path.join(work_dir, path), **({"quality": JPEG_QUALITY} if on_white else {}))
-        paths["light" if on_white else "dark"].append(path)
+        photos = os.path.join(folder, "photos_on_white" if on_white else "photos_on_black")
+        os.makedirs(os.path.join(work_dir, photos), exist_ok=True)
+        path = os.path.join(photos, f"photo_{first_index + offset:05d}.{'jpg' if on_white else 'png'}")
+        photo(pixels, on_white).save(os.path.join(work_dir, path), **({"quality": JPEG_QUALITY} if on_white else {}))
+        folders["light" if on_white else "dark"] = [photos]
         photo_labels[path] = int(label)
-    return paths, photo_labels
+    return folders, photo_labels
 
 
 def write_inputs(work_dir, data_dir, num_images, num_photos, folder="inputs"):
-    """The first ``num_images`` test images as an IDX file and ``num_photos`` photos of the test images that follow
-    them, in ``work_dir/folder``; returns ({background: [paths]}, {input name: label}), the IDX file under "dark"."""
+    """The first ``num_images`` test images as a .gz IDX file and ``num_photos`` photos of the test images that
+    follow them, in ``work_dir/folder``; returns ({background: [paths]}, {input name: label}), the IDX file
+    first under "dark"."""
     images, labels = load_numpy(data_dir, "test")
     if num_images + num_photos > len(images):
         raise ValueError(f"{num_images} images and {num_photos} photos: more than the {len(images)} test images")
     os.makedirs(os.path.join(work_dir, folder), exist_ok=True)
-    idx_path = os.path.join(folder, f"test_first_{num_images}-images-idx3-ubyte")
-    write_idx(os.path.join(work_dir, idx_path), images[:num_images], compress=False)
+    idx_path = os.path.join(folder, f"test_first_{num_images}-images-idx3-ubyte.gz")
+    write_idx(os.path.join(work_dir, idx_path), images[:num_images])
     paths, input_labels = write_photos(work_dir, folder, images[num_images:num_images + num_photos],
                                        labels[num_images:num_images + num_photos], num_images)
-    paths["dark"].insert(0, idx_path)
+    paths["dark"] = [idx_path, *paths.get("dark", [])]
     input_labels.update({f"{idx_path}[{index}]": int(label) for index, label in enumerate(labels[:num_images])})
     return paths, input_labels

@@ -20,18 +20,20 @@ def header(stats):
         f"Root: `{root['command']}`, {root['size_mb']} MB, built in {root['seconds']:.0f} s on {root['date']}; "
         f"{reuse}  ",
         f"Export: `{stats['export']}` (the export folder with its manifest.json, copied into the root)  ",
-        f"Inputs: the first {stats['num_images']} test images as one IDX file and {stats['num_photos']} photos made "
-        f"from the next ones (PNGs of light items on black with `--background=dark`, JPEGs of dark items on "
-        f"white with `--background=light`), {stats['num_threads']} interpreter thread(s)",
+        f"Inputs: the first {stats['num_images']} test images as one .gz IDX file and {stats['num_photos']} photos "
+        f"made from the next ones (a folder of PNGs of light items on black, given with the IDX file and "
+        f"`--background=dark`, and a folder of JPEGs of dark items on white, with `--background=light`), "
+        f"{stats['num_threads']} interpreter thread(s)",
     ])
 
 
 def install_section(stats):
     lines = ["", "## Installed in the root's venv, offline", "",
-             "The wheels were downloaded on the host (`pip download --platform=manylinux_2_27_aarch64 "
-             "--python-version=3.11 --only-binary=:all:` of setup.cfg's base and `pi` requirements) and "
-             f"`pip wheel --no-deps .` built {stats['project_wheel']} ({stats['wheel_seconds']:.0f} s); inside "
-             f"the root, in /root/pi-check ({stats['install_seconds']:.0f} s):", "", "```sh",
+             "On the host, `pip download --platform=manylinux_2_27_aarch64 --python-version=3.11 "
+             "--only-binary=:all:` of setup.cfg's base and `pi` requirements fetched the wheels into wheels/ and "
+             f"`pip wheel --no-deps .` built {stats['project_wheel']} ({stats['wheel_seconds']:.0f} s, with the "
+             f"copy of the export folder); inside the root, in /root/pi-check ({stats['install_seconds']:.0f} s):",
+             "", "```sh",
              *stats["install_commands"], "```", "", "| package | version |", "| --- | --- |"]
     lines += [f"| {name} | {version} |" for name, version in sorted(stats["packages"].items())]
     lines += ["", "Wheels: " + ", ".join(f"`{name}`" for name in stats["wheels"]) + ".", "",
@@ -59,6 +61,12 @@ def agreement_section(stats):
                   "| model | input | host | device | why |", "| --- | --- | --- | --- | --- |"]
         lines += [f"| {model} | {d['input']} | {d['host']} | {d['device']} | {d['why']} |" for model, d in differences]
     return "\n".join(lines)
+
+
+def commands_section(stats):
+    lines = ["", "## The predictor's commands in the root", "", "```sh"]
+    lines += [command for model in stats["models"] for command in model["device_commands"]]
+    return "\n".join(lines + ["```"])
 
 
 def latency_section(stats):
@@ -97,5 +105,6 @@ def format_report(stats):
     verdict = ("passed: no training stack in the device's venv, and no top-1 difference that is not a near tie"
                if stats["passed"] else "FAILED: the training stack is importable on the device, or a top-1 "
                "difference is not a near tie")
-    return "\n".join([header(stats), install_section(stats), agreement_section(stats), latency_section(stats),
+    return "\n".join([header(stats), install_section(stats), agreement_section(stats), commands_section(stats),
+                      latency_section(stats),
                       armv7l_section(stats["armv7l_wheels"]), "", f"Result: {verdict}.", ""])

@@ -62,3 +62,12 @@ def test_the_predictor_on_emulated_arm64_pi_os_agrees_with_the_host_without_tens
     assert re.search(r"\| [\d.]+ ms \(emulated\) \|", report) and "## Latency per image: EMULATED" in report
     assert report.rstrip().endswith("Result: passed: no training stack in the device's venv, and no top-1 "
                                     "difference that is not a near tie.")
+
+
+def test_a_root_without_its_build_record_is_not_taken_for_whole(tmp_path):
+    """An interrupted build leaves ROOT.partial, never ROOT; a ROOT made otherwise, without the record that
+    build_root writes into it before the rename, is refused rather than used."""
+    (tmp_path / "root" / "usr" / "bin").mkdir(parents=True)
+    with pytest.raises(RuntimeError, match=r"root exists but holds no \.fmnist_root_build\.json, so it may be "
+                                           r"incomplete: remove it and run again"):
+        pi_root.ensure_root(tmp_path / "root", tmp_path / "root.log")
