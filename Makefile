@@ -38,7 +38,7 @@ data: venv debian-data
 run: data
 	$(PY) -m fmnist_tf.train --flagfile=fmnist_tf/configs/convnet.cfg --model_dir=$(RUN_DIR)
 
-test: dev-venv data chromium
+test: dev-venv data chromium pi-tools
 	$(PY) -m pytest
 
 bench: dev-venv data
@@ -58,7 +58,7 @@ fuzz: venv
 	done
 
 # Debian's qemu-user-static runs arm64 programs through binfmt_misc, mmdebstrap builds the root they run in; as
-# root with apt, installed and enabled here, else pi-check stops saying what is missing.
+# root with apt, installed and enabled here; without them pi-check stops and its test is skipped, saying why.
 pi-tools:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 	    && ! (command -v mmdebstrap && command -v qemu-aarch64-static && command -v update-binfmts) >/dev/null; then \
@@ -72,7 +72,7 @@ pi-tools:
 	fi
 
 # The Pi predictor on an emulated Raspberry Pi OS 64-bit, as root: the arm64 root is built into PI_ROOT once
-# (about 6 minutes), then each check takes a few minutes. `make run`'s model is trained (or resumed) and
+# (4 to 6 minutes), then each check takes about 4. `make run`'s model is trained (or resumed) and
 # exported first when its export is missing.
 PI_EXPORT := runs/convnet_export
 PI_ROOT := build/pi/bookworm-arm64

@@ -199,14 +199,14 @@ def passed(stats):
 
 def run(flags_obj, command):
     """The whole check; returns its figures (also written to ``flags_obj.report``)."""
-    root_dir = flags_obj.root_dir
-    root, root_seconds = timed(ensure_root, root_dir, os.fspath(root_dir) + ".log")
+    started, root_dir = time.monotonic(), flags_obj.root_dir
+    root = ensure_root(root_dir, os.fspath(root_dir) + ".log")
     (work_dir, export_name, project_wheel), wheel_seconds = timed(prepare_work_dir, root_dir,
                                                                   flags_obj.export_dir)
     inputs, labels = write_inputs(work_dir, flags_obj.data_dir, flags_obj.num_images,
                                   flags_obj.num_photos)
     installs, install_seconds = timed(install_in_root, root_dir, project_wheel)
-    stats = {"command": command, "root": root, "root_seconds": root_seconds,
+    stats = {"command": command, "date": time.strftime("%Y-%m-%d", time.gmtime()), "root": root,
              "wheel_seconds": wheel_seconds, "install_seconds": install_seconds,
              "install_commands": installs, **describe_install(root_dir, work_dir, project_wheel),
              "export": export_name, "num_images": flags_obj.num_images,
@@ -216,6 +216,7 @@ def run(flags_obj, command):
                                    flags_obj) for model in flags_obj.models]
     stats["armv7l_wheels"] = armv7l_wheels() if flags_obj.armv7l_wheels else None
     stats["passed"] = passed(stats)
+    stats["check_seconds"] = time.monotonic() - started
     os.makedirs(os.path.dirname(os.path.abspath(flags_obj.report)), exist_ok=True)
     with atomic_write(flags_obj.report) as stream:
         stream.write(format_report(stats).encode("utf-8"))

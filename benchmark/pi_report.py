@@ -12,18 +12,18 @@ FAILED = "the training stack is importable on the device, or a top-1 difference 
 
 def header(stats):
     root = stats["root"]
-    reuse = ("built by this run" if root["built_now"] else
-             f"reused from the cache ({stats['root_seconds']:.1f} s to find it)")
+    reuse = "built by this run" if root["built_now"] else "reused from the cache"
     return "\n".join([
         "# The Pi predictor on an emulated Raspberry Pi OS (64-bit)",
         "",
         f"Command: `{stats['command']}` (what `make pi-check` runs; as root)  ",
+        f"Date: {stats['date']}  ",
         f"Host: {stats['host']}  ",
         f"Device: Debian bookworm arm64 (Raspberry Pi OS 64-bit's base), Python "
         f"{stats['device_python']}, run under {stats['emulator']} (binfmt_misc), in a chroot with "
         "no network  ",
         f"Root: `{root['command']}`, {root['size_mb']} MB, built in {root['seconds']:.0f} s on "
-        f"{root['date']}; {reuse}  ",
+        f"{root['date']}; {reuse}; the whole check took {stats['check_seconds']:.0f} s  ",
         f"Export: `{stats['export']}` (the export folder with its manifest.json, copied into the "
         "root)  ",
         f"Inputs: the first {stats['num_images']} test images as one .gz IDX file and "
