@@ -220,7 +220,10 @@ def test_falls_back_to_tflite_runtime_with_a_note(monkeypatch, capsys):
 def test_without_any_interpreter_the_error_says_what_to_install(monkeypatch):
     for name in ("ai_edge_litert", "ai_edge_litert.interpreter", "tflite_runtime", "tflite_runtime.interpreter"):
         monkeypatch.setitem(sys.modules, name, None)
-    with pytest.raises(InterpreterMissingError, match="pip install tflite-runtime"):
+    with pytest.raises(InterpreterMissingError,
+                       match=r"pip install ai-edge-litert.*pip install tflite-runtime.*"
+                       r"32-bit Raspberry Pi OS is not supported.*"
+                       r"install Raspberry Pi OS \(64-bit\) instead"):
         edge_model.interpreter_class()
 
 

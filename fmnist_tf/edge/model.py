@@ -26,8 +26,19 @@ MAX_MODEL_BYTES = 1 << 30
 INPUT_DTYPES = ("uint8", "int8", "float32")
 
 
+# What `make pi-check` found on PyPI (benchmark/results/pi_arm64.md): the device OS it checks, and
+# why not 32-bit.
+MISSING_INTERPRETER_HELP = (
+    "no TFLite interpreter is installed: `pip install ai-edge-litert` (what `pip install "
+    "fmnist_tf[pi]` brings) or `pip install tflite-runtime` (the older interpreter, also used). "
+    "The supported device OS is Raspberry Pi OS (64-bit): Python 3.11 on aarch64. 32-bit "
+    "Raspberry Pi OS is not supported: ai-edge-litert has no 32-bit ARM wheel, tflite-runtime's "
+    "last ones (2.13.0) are for Python 3.9 and 3.10 only, and PyPI has no 32-bit ARM numpy or "
+    "Pillow; install Raspberry Pi OS (64-bit) instead")
+
+
 def interpreter_class():
-    """ai-edge-litert's Interpreter, else tflite-runtime's: the one with wheels for 32-bit Raspberry Pi OS."""
+    """ai-edge-litert's Interpreter, else tflite-runtime's (for a Python ai-edge-litert lacks)."""
     try:
         from ai_edge_litert.interpreter import Interpreter
         return Interpreter
@@ -35,10 +46,7 @@ def interpreter_class():
         try:
             from tflite_runtime.interpreter import Interpreter
         except ImportError:
-            raise InterpreterMissingError(
-                "no TFLite interpreter is installed: `pip install ai-edge-litert` (what `pip install "
-                "fmnist_tf[pi]` brings, 64-bit OS) or, where it has no wheel (32-bit Raspberry Pi OS), "
-                "`pip install tflite-runtime`") from litert_error
+            raise InterpreterMissingError(MISSING_INTERPRETER_HELP) from litert_error
         print(f"note: ai-edge-litert cannot be imported ({litert_error}); using tflite_runtime instead",
               file=sys.stderr)
         return Interpreter
