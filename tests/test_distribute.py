@@ -16,9 +16,9 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
-from absl import app, flags
+from absl import flags
 
-from fmnist_tf import data, distribute, estimator, train
+from fmnist_tf import command_line, data, distribute, estimator, train
 from fmnist_tf.training import Recipe
 from test_estimator import EVAL_INPUT_FN, TRAIN_INPUT_FN, checkpoint_steps, linear_model_fn
 
@@ -246,4 +246,4 @@ def worker_main(argv):
 
 if __name__ == "__main__":
     flags.DEFINE_string("epoch_report", None, "Write the examples this worker sees in one epoch here first.")
-    app.run(worker_main)
+    command_line.run(worker_main)

@@ -184,9 +184,7 @@ def test_train_cli_stopped_by_sigterm_killed_and_stopped_again_ends_bitwise_equa
 
 
 if __name__ == "__main__":
-    from absl import app
-
-    from fmnist_tf import data, train
+    from fmnist_tf import command_line, data, train
 
     data.fetch = lambda dataset, data_dir: None
-    app.run(train.main)
+    command_line.run(train.main)
