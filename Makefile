@@ -5,10 +5,11 @@ PY := $(VENV)/bin/python
 DATA_DIR := data/fashion
 DEBIAN_DATA := /usr/share/datasets/fashion-mnist
 RUN_DIR := runs/convnet
+RUN_CONFIG := fmnist_tf/configs/convnet.cfg
 
 .PHONY: run test venv dev-venv data debian-data chromium bench clean
 
-# `make run` needs the train extra only; `make test` adds what the tests need (`dev`).
+# `make run` needs the train extra only; `make test` adds what the tests need (`dev`, which holds `train`).
 venv: $(VENV)/.installed-train
 dev-venv: $(VENV)/.installed-dev
 
@@ -16,7 +17,7 @@ $(VENV)/.installed-%: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[$*]'
-	touch $@
+	touch $@ $(if $(filter dev,$*),$(VENV)/.installed-train)
 
 # Debian's package holds the Fashion-MNIST files; without root or apt, fetch downloads them instead.
 debian-data:
@@ -36,7 +37,7 @@ data: venv debian-data
 	$(PY) -m fmnist_tf.data.fetch --dataset=fashion_mnist --data_dir=$(DATA_DIR)
 
 run: data
-	$(PY) -m fmnist_tf.train --flagfile=fmnist_tf/configs/convnet.cfg --model_dir=$(RUN_DIR)
+	$(PY) -m fmnist_tf.train --flagfile=$(RUN_CONFIG) --model_dir=$(RUN_DIR)
 
 test: dev-venv data chromium pi-tools
 	$(PY) -m pytest

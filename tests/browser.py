@@ -12,7 +12,6 @@ import json
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -20,6 +19,8 @@ import urllib.request
 import numpy as np
 import pytest
 from PIL import Image
+
+from readme import readme_command
 
 SERVER_TIMEOUT = 60  # seconds for `tensorboard` to answer, and for Chromium to render a page
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -65,9 +66,9 @@ def serve_tensorboard(logdir, runs, log_path):
     """``tensorboard --logdir`` on a free port, yielded as its URL once it lists every run of ``runs``."""
     port = free_port()
     with open(log_path, "w") as log:
-        server = subprocess.Popen([sys.executable, "-m", "tensorboard.main", f"--logdir={logdir}",
-                                   "--host=127.0.0.1", f"--port={port}", "--load_fast=false"],
-                                  stdout=log, stderr=subprocess.STDOUT)
+        command = readme_command("tensorboard --logdir runs/sweep", replace={"runs/sweep": logdir},
+                                 append=["--host=127.0.0.1", f"--port={port}", "--load_fast=false"])
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
             # The first answer can come before the first pass over the logdir: wait for every run.

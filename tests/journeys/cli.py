@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from readme import readme_command
+
 REPO = Path(__file__).resolve().parents[2]
 REAL_DATA = REPO / "data" / "fashion"
 needs_real_data = pytest.mark.skipif(not (REAL_DATA / "t10k-images-idx3-ubyte.gz").exists(),
@@ -21,6 +23,7 @@ COMMAND_TIMEOUT = 900
 # convnet_smoke.cfg: 4 steps of 32 images; each evaluation, the final test one included, reads 5 batches.
 SMOKE_STEPS = 4
 SMOKE_TEST_EXAMPLES = 5 * 32
+RECIPE, SMOKE_RECIPE = "fmnist_tf/configs/convnet.cfg", "fmnist_tf/configs/convnet_smoke.cfg"
 
 
 def run(command, cwd=REPO, env=None, timeout=COMMAND_TIMEOUT):
@@ -34,6 +37,11 @@ def run_ok(command, cwd=REPO, env=None, timeout=COMMAND_TIMEOUT):
     assert result.returncode == 0, (f"`{' '.join(map(str, command))}` exited {result.returncode}:\n"
                                     f"{result.stdout[-2000:]}\n{result.stderr[-5000:]}")
     return result
+
+
+def run_readme(text, replace=None, append=(), python=sys.executable, **options):
+    """Runs the README command ``text`` with the test's paths (``readme.readme_command``); fails as ``run_ok``."""
+    return run_ok(readme_command(text, replace, append, python), **options)
 
 
 def python_m(module, *args, **options):

@@ -4,14 +4,12 @@ Each fixture is a step: train (the train CLI), evaluate, export, install; later 
 """
 
 import shutil
-import sys
 
 import pytest
 
-from cli import REAL_DATA, SMOKE_TEST_EXAMPLES, python_m, run_ok
-from environments import build_wheel, closure_environment, in_env, pip_environment
+from cli import RECIPE, REAL_DATA, SMOKE_RECIPE, SMOKE_TEST_EXAMPLES, run_readme
+from environments import build_wheel, closure_environment, environment_variables, in_env, pip_environment
 
-SMOKE = "fmnist_tf/configs/convnet_smoke.cfg"
 SWEEP_RATES = ("0.001", "0.003")
 # The edge journey's model: long enough to classify photos (about 0.85 test accuracy), short enough for CI.
 EDGE_TRAIN_FLAGS = ("--train_steps=200", "--batch_size=128", "--steps_per_eval=100", "--steps_per_loop=50",
@@ -25,9 +23,11 @@ def sweep(tmp_path_factory):
     Returns the logdir and the first run's output (the results table).
     """
     logdir = tmp_path_factory.mktemp("runs") / "sweep"
-    first = python_m("fmnist_tf.train", f"--flagfile={SMOKE}", f"--model_dir={logdir}/lr0.001",
-                     "--histogram_summaries")
-    python_m("fmnist_tf.train", f"--flagfile={SMOKE}", f"--model_dir={logdir}/lr0.003", "--learning_rate=0.003")
+    on_smoke = {RECIPE: SMOKE_RECIPE, "runs/sweep": logdir}
+    first = run_readme("python -m fmnist_tf.train --flagfile=fmnist_tf/configs/convnet.cfg "
+                       "--model_dir=runs/sweep/lr0.001 --histogram_summaries", on_smoke)
+    run_readme("python -m fmnist_tf.train --flagfile=fmnist_tf/configs/convnet.cfg "
+               "--model_dir=runs/sweep/lr0.003 --learning_rate=0.003", on_smoke)
     return logdir, first
 
 
@@ -39,8 +39,9 @@ def newcomer_model_dir(sweep):
 @pytest.fixture(scope="session")
 def newcomer_report(newcomer_model_dir, tmp_path_factory):
     report_dir = tmp_path_factory.mktemp("reports") / "convnet_report"
-    result = python_m("fmnist_tf.evaluate", f"--model_dir={newcomer_model_dir}", f"--report_dir={report_dir}",
-                      "--tsne_size=100", f"--test_examples={SMOKE_TEST_EXAMPLES}")
+    result = run_readme("python -m fmnist_tf.evaluate --model_dir=runs/convnet --report_dir=runs/convnet_report",
+                        {"runs/convnet_report": report_dir, "runs/convnet": newcomer_model_dir},
+                        ["--tsne_size=100", f"--test_examples={SMOKE_TEST_EXAMPLES}"])
     return report_dir, result
 
 
@@ -48,8 +49,9 @@ def newcomer_report(newcomer_model_dir, tmp_path_factory):
 def classic_model_dir(tmp_path_factory):
     """One short round of the classic benchmark, as its README line runs it."""
     model_dir = tmp_path_factory.mktemp("classic") / "convnet_short"
-    result = run_ok([sys.executable, "benchmark/convnet.py", "--rounds=1", "--steps_per_round=20",
-                     f"--model_dir={model_dir}"])
+    result = run_readme("python benchmark/convnet.py --rounds=3 --steps_per_round=500 --model_dir=/tmp/convnet_short",
+                        {"--rounds=3": "--rounds=1", "--steps_per_round=500": "--steps_per_round=20",
+                         "/tmp/convnet_short": model_dir})
     return model_dir, result
 
 
@@ -82,8 +84,9 @@ def edge_export(train_env, outside):
     model_dir, export_dir = outside / "edge_model", outside / "edge_export"
     in_env(train_env, "fmnist-train", "--config=convnet_smoke", f"--model_dir={model_dir}",
            f"--data_dir={REAL_DATA}", *EDGE_TRAIN_FLAGS, cwd=outside)
-    in_env(train_env, "fmnist-export", f"--model_dir={model_dir}", f"--export_dir={export_dir}",
-           "--latency_runs=20", cwd=outside)
+    run_readme("python -m fmnist_tf.export --model_dir=runs/convnet --export_dir=runs/convnet_export",
+               {"runs/convnet_export": export_dir, "runs/convnet": model_dir}, ["--latency_runs=20"],
+               python=train_env / "bin" / "python", env=environment_variables(train_env), cwd=outside)
     return model_dir, export_dir
 
 

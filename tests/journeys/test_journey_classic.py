@@ -7,7 +7,7 @@ on its model_dir.
 import ast
 import json
 
-from cli import evaluate_summary, needs_real_data, python_m, read_json
+from cli import evaluate_summary, needs_real_data, python_m, read_json, run_readme
 
 pytestmark = needs_real_data
 
@@ -40,9 +40,10 @@ def test_evaluate_measures_the_benchmarks_own_evaluation(classic_model_dir, tmp_
 def test_export_writes_the_device_models_of_the_benchmarks_model_dir(classic_model_dir, tmp_path):
     model_dir, _ = classic_model_dir
     export_dir = tmp_path / "export"
-    python_m("fmnist_tf.export", f"--model_dir={model_dir}", f"--export_dir={export_dir}",
-             "--formats=keras,float32,int8", "--noreport_card")
+    run_readme("python -m fmnist_tf.export --model_dir=runs/convnet --export_dir=/tmp/e --formats=int8 "
+               "--report_card=false", {"runs/convnet": model_dir, "/tmp/e": export_dir})
     manifest = read_json(export_dir / "manifest.json")
-    assert {artifact["format"] for artifact in manifest["artifacts"]} == {"keras", "float32", "int8"}
+    assert {artifact["format"] for artifact in manifest["artifacts"]} == {"int8"}
+    assert not (export_dir / "edge_report.json").exists()
     assert manifest["training_flags"]["optimizer"] == "sgd"
     assert manifest["training_flags"]["batch_size"] == 400

@@ -5,7 +5,7 @@ The model_dir and --checkpoint forms are the newcomer's journey; the classic ben
 
 import pytest
 
-from cli import REAL_DATA, evaluate_summary, needs_real_data, python_m, read_json
+from cli import evaluate_summary, needs_real_data, python_m, read_json, run_readme
 
 pytestmark = needs_real_data
 
@@ -21,8 +21,10 @@ def test_each_exported_file_scores_its_report_card_accuracy(file_name, card_entr
     expected = card
     for key in card_entry:
         expected = expected[key]
-    result = python_m("fmnist_tf.evaluate", f"--model_file={device_copy / file_name}", f"--data_dir={REAL_DATA}",
-                      f"--report_dir={tmp_path}/report", "--tsne_size=100")
+    # The README's command on each file; the test images come from --data_dir's default, data/fashion.
+    result = run_readme("python -m fmnist_tf.evaluate --model_file=runs/convnet_export/model_int8.tflite "
+                        "--report_dir=runs/int8_report", {"runs/convnet_export/model_int8.tflite": device_copy / file_name,
+                                                           "runs/int8_report": tmp_path / "report"}, ["--tsne_size=100"])
     accuracy, _, examples = evaluate_summary(result.stdout)
     assert examples == 10000
     assert accuracy == pytest.approx(expected["accuracy"], abs=5e-5)

@@ -7,8 +7,8 @@ import re
 
 from browser import (get_bytes, get_json, needs_chromium, page_resources, pixels_near, chromium,
                      serve_tensorboard, wait_until)
-from cli import (REPO, SMOKE_STEPS, SMOKE_TEST_EXAMPLES, evaluate_summary, needs_real_data, python_m,
-                 read_json, table_value)
+from cli import (RECIPE, REPO, SMOKE_RECIPE, SMOKE_STEPS, SMOKE_TEST_EXAMPLES, evaluate_summary,
+                 needs_real_data, python_m, read_json, run_readme, table_value)
 
 pytestmark = needs_real_data
 
@@ -31,6 +31,24 @@ def test_training_prints_the_results_table_and_leaves_a_rerunnable_model_dir(new
                      f"--model_dir={newcomer_model_dir}")
     assert table_value(again.stdout, "global step") == str(SMOKE_STEPS)
     assert table_value(again.stdout, "steps this run") == "0"
+
+
+def test_make_run_trains_prints_the_table_and_the_same_command_again_trains_nothing(tmp_path):
+    run_dir = tmp_path / "convnet"
+    made = run_readme("make run", append=[f"RUN_CONFIG={SMOKE_RECIPE}", f"RUN_DIR={run_dir}"])
+    assert table_value(made.stdout, "global step") == table_value(made.stdout, "steps this run") == str(SMOKE_STEPS)
+    assert 0.0 < float(table_value(made.stdout, "test accuracy")) <= 1.0
+    again = run_readme("python -m fmnist_tf.train --flagfile=fmnist_tf/configs/convnet.cfg --model_dir=runs/convnet",
+                       {RECIPE: SMOKE_RECIPE, "runs/convnet": run_dir})
+    assert table_value(again.stdout, "steps this run") == "0"
+    assert table_value(again.stdout, "test accuracy") == table_value(made.stdout, "test accuracy")
+
+
+def test_a_flag_after_the_flagfile_overrides_it(tmp_path):
+    run_readme("python -m fmnist_tf.train --flagfile=fmnist_tf/configs/convnet.cfg --model_dir=runs/convnet_sgd "
+               "--optimizer=momentum --learning_rate=0.01", {RECIPE: SMOKE_RECIPE, "runs/convnet_sgd": tmp_path / "sgd"})
+    recorded = (tmp_path / "sgd" / "flags.txt").read_text().splitlines()
+    assert {"--optimizer=momentum", "--learning_rate=0.01", "--batch_size=32"} <= set(recorded)
 
 
 def test_evaluate_writes_every_file_the_readme_lists(newcomer_report):
@@ -70,9 +88,11 @@ def test_the_training_curves_come_from_the_model_dirs_scalars_only(newcomer_mode
 
 
 def test_an_older_checkpoint_is_evaluated_at_its_own_step(newcomer_model_dir, tmp_path):
-    result = python_m("fmnist_tf.evaluate", f"--model_dir={newcomer_model_dir}",
-                      f"--checkpoint={newcomer_model_dir}/model.ckpt-2", f"--report_dir={tmp_path}/report_2",
-                      "--tsne_size=100", f"--test_examples={SMOKE_TEST_EXAMPLES}")
+    result = run_readme("python -m fmnist_tf.evaluate --model_dir=runs/convnet "
+                        "--checkpoint=runs/convnet/model.ckpt-600 --report_dir=runs/report_600",
+                        {"runs/convnet": newcomer_model_dir, "model.ckpt-600": "model.ckpt-2",
+                         "runs/report_600": tmp_path / "report_2"},
+                        ["--tsne_size=100", f"--test_examples={SMOKE_TEST_EXAMPLES}"])
     assert read_json(tmp_path / "report_2" / "metrics.json")["global_step"] == 2
     assert "checkpoint at global step 2" in (tmp_path / "report_2" / "index.html").read_text()
     assert evaluate_summary(result.stdout)[2] == SMOKE_TEST_EXAMPLES
