@@ -112,8 +112,15 @@ def test_report_card_compares_every_tflite_model_with_keras(exported):
     assert report["command"].startswith("python -m fmnist_tf.export --model_dir=")
     assert report["machine"]["cores"] >= 1 and report["machine"]["cpu"]
     assert list(report["tflite"]) == ["float32", "float16", "dynamic_range", "int8", "int8_signed"]
-    for entry in report["tflite"].values():
-        assert 0.0 <= entry["accuracy"] <= 1.0 and 0.0 <= entry["agreement_with_keras"] <= 1.0
+    # The 150-step fixture measured Keras 0.840 on the 2,000 images; int8 and int8_signed 0.841,
+    # agreeing with Keras on 0.991; float16 1.0, dynamic_range 0.9995. Chance on 10 classes is 0.1.
+    keras_accuracy = report["keras"]["accuracy"]
+    assert keras_accuracy >= 0.78
+    for name, entry in report["tflite"].items():
+        int8 = name in ("int8", "int8_signed")
+        assert entry["agreement_with_keras"] >= (0.97 if int8 else 0.99), name
+        # Within the export's default gate of 0.5 points below Keras.
+        assert entry["accuracy"] >= keras_accuracy - 0.005, name
         assert [row["class"] for row in entry["per_class"]] == list(FASHION_MNIST.class_names)
         assert entry["latency"]["1"]["median_ms"] > 0 and entry["latency"]["2"]["median_ms"] > 0
         assert entry["latency"]["1"]["runs"] == 10
