@@ -7,7 +7,6 @@ import hashlib
 import http.server
 import os
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from fmnist_tf.data import FASHION_MNIST, MNIST, ChecksumError, FileSpec, MissingFilesError, fetch
 from idx_files import write_gz, write_tiny_idx_dir
+from readme import readme_command
 
 FILE_NAMES = sorted(file_spec.name for file_spec in FASHION_MNIST.files.values())
 REAL_DEBIAN_DIR = FASHION_MNIST.debian_dir
@@ -196,8 +196,19 @@ def test_real_debian_files_verify_into_data_dir(tmp_path):
     assert fetch("fashion_mnist", str(tmp_path)) == paths
 
 
+@pytest.mark.real_data
+@pytest.mark.skipif(not os.path.isdir(REAL_DEBIAN_DIR), reason=f"{REAL_DEBIAN_DIR} is absent")
+def test_the_readmes_fetch_command_copies_and_verifies_debians_files(tmp_path):
+    command = readme_command("python -m fmnist_tf.data.fetch --dataset=fashion_mnist --data_dir=data/fashion",
+                             {"data/fashion": tmp_path / "fashion"})
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.count(f"copied from {REAL_DEBIAN_DIR}") == 4
+    assert sorted(os.listdir(tmp_path / "fashion")) == sorted(os.listdir(REAL_DEBIAN_DIR))
+
+
 def test_cli_downloads_from_a_mirror_into_data_dir(tmp_path, serve, monkeypatch):
-    """``python -m fmnist_tf.data.fetch --dataset=mnist --base_url=...``, as the README shows it."""
+    """The README's ``python -m fmnist_tf.data.fetch --dataset=mnist ...``, with ``--base_url`` a mirror."""
     served = tmp_path / "served"
     spec = generated_spec(served, MNIST)
     base_url = serve(served)
@@ -214,8 +225,8 @@ def test_cli_downloads_from_a_mirror_into_data_dir(tmp_path, serve, monkeypatch)
         "                            for key, value in catalog.MNIST.files.items()})\n")
     data_dir = tmp_path / "mnist"
     result = subprocess.run(
-        [sys.executable, "-m", "fmnist_tf.data.fetch", "--dataset=mnist", f"--data_dir={data_dir}",
-         f"--base_url={base_url}"],
+        readme_command("python -m fmnist_tf.data.fetch --dataset=mnist --data_dir=data/mnist",
+                       {"data/mnist": data_dir}, [f"--base_url={base_url}"]),
         env={**os.environ, "PYTHONPATH": str(patch_dir)}, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "downloaded from" in result.stderr
