@@ -17,7 +17,7 @@ pytestmark = needs_real_data
 def readme_report_files():
     """The files the README's evaluate section lists, in its table's first column."""
     readme = (REPO / "README.md").read_text()
-    section = readme.split("### Evaluate: a report with plots", 1)[1].split("\n### ", 1)[0]
+    section = readme.split("\n## Evaluate: a report with plots", 1)[1].split("\n## ", 1)[0]
     return {name for row in re.findall(r"^\| (`[^|]+`) \|", section, re.MULTILINE)
             for name in re.findall(r"`([^`]+)`", row)}
 
