@@ -17,6 +17,12 @@ REPO = Path(__file__).resolve().parents[1]
 DOCUMENTS = (REPO / "README.md", *sorted((REPO / "docs").glob("*.md")))
 ILLUSTRATION = "# An illustration"
 _BLOCK = re.compile(r"^```(\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+_FENCED = re.compile(r"^```.*?^```$", re.MULTILINE | re.DOTALL)
+
+
+def prose(text):
+    """``text`` without its fenced blocks, of any language or none."""
+    return _FENCED.sub("", text)
 
 
 @dataclass(frozen=True)

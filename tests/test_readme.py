@@ -15,15 +15,14 @@ import sys
 import pytest
 
 from idx_files import write_tiny_idx_dir
-from readme import (DOCUMENTS, ILLUSTRATION, REPO, code_blocks, readme_python, shell_commands, commands_to_run,
-                    words)
+from readme import (DOCUMENTS, ILLUSTRATION, REPO, code_blocks, commands_to_run, prose, readme_python,
+                    shell_commands, words)
 
 _LINK = re.compile(r"\]\(([^)#\s]+\.md)\)")
 _DECIMAL = re.compile(r"(?<![\w.])\d[\d,]*\.\d+(?![\w.])")
 # Version numbers are not measured figures.
 _VERSION = re.compile(r"(?:TensorFlow|Keras|Python|CPython|PyTorch|torch|scikit-learn|ai-edge-litert|tflite-runtime"
                       r"|keras>=|[Rr]elease|arXiv:)\s*[\d.]+")
-_FENCE = re.compile(r"^```.*?^```$", re.MULTILINE | re.DOTALL)
 
 
 def _named_in_tests(*functions):
@@ -61,7 +60,7 @@ def test_an_illustration_says_what_runs_it_instead():
 
 def _sourced_passages(document):
     """(text, links) of each paragraph and table row of ``document`` outside code blocks."""
-    paragraphs = re.split(r"\n\s*\n", _FENCE.sub("", document.read_text()))
+    paragraphs = re.split(r"\n\s*\n", prose(document.read_text()))
     introduction = []
     for paragraph in paragraphs:
         if paragraph.lstrip().startswith("|"):
@@ -98,7 +97,7 @@ def test_each_results_link_names_a_file_that_exists():
 
 def test_the_table_of_contents_lists_every_section_in_order():
     readme = (REPO / "README.md").read_text()
-    sections = re.findall(r"^## (.+)$", _FENCE.sub("", readme), re.MULTILINE)
+    sections = re.findall(r"^## (.+)$", prose(readme), re.MULTILINE)
     listed = re.findall(r"^- \[(.+?)\]\(#[\w-]+\)$", readme, re.MULTILINE)
     assert listed == sections
 
