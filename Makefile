@@ -34,7 +34,7 @@ chromium:
 	fi
 
 data: venv debian-data
-	$(PY) -m fmnist_tf.data.fetch --dataset=fashion_mnist --data_dir=$(DATA_DIR)
+	$(PY) -m fmnist_tf.fetch --dataset=fashion_mnist --data_dir=$(DATA_DIR)
 
 run: data
 	$(PY) -m fmnist_tf.train --flagfile=$(RUN_CONFIG) --model_dir=$(RUN_DIR)

@@ -12,11 +12,11 @@ from absl import app, flags
 
 from fmnist_tf import command_line
 from fmnist_tf import flags as fmnist_flags
-from fmnist_tf.data.atomic import append_json_line, read_json_lines
-from fmnist_tf.model_dir import prepare_model_dir
-from fmnist_tf.model_dir_lock import hold_model_dir
-from fmnist_tf.thread_pools import size_thread_pools
-from fmnist_tf.training import Recipe
+from fmnist_tf.atomic import append_json_line, read_json_lines
+from fmnist_tf.estimator.model_dir import prepare_model_dir
+from fmnist_tf.estimator.model_dir_lock import hold_model_dir
+from fmnist_tf.estimator.thread_pools import size_thread_pools
+from fmnist_tf.training.recipe import Recipe
 
 fmnist_flags.define_data_flags(validation_size=0)
 fmnist_flags.define_optimizer_flags(optimizer="sgd", batch_size=400)

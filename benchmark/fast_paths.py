@@ -16,8 +16,8 @@ import time
 
 from absl import app, flags
 
-from fmnist_tf.data.atomic import atomic_write
-from fmnist_tf.model_dir import parse_flags
+from fmnist_tf.atomic import atomic_write
+from fmnist_tf.estimator.model_dir import parse_flags
 from machine import describe_machine
 from rate_tables import measure, table
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from fmnist_tf import estimator, models
 from fmnist_tf.data import imagenet
-from fmnist_tf.model_fn import dtype_policy, make_model_fn
+from fmnist_tf.training.model_fn import dtype_policy, make_model_fn
 
 IMAGENET_NUM_CLASSES = 1000  # ResNet50 keeps ImageNet's 1,000 logits whatever subset it reads
 SYNTHETIC_IMAGE_SIZE = (500, 375)  # (width, height): the commonest ImageNet size

@@ -19,7 +19,7 @@ import time
 
 from absl import app, flags
 
-from fmnist_tf.data.atomic import atomic_write
+from fmnist_tf.atomic import atomic_write
 from machine import describe_cpu
 from pi_agreement import accuracy, compare
 from pi_inputs import write_inputs

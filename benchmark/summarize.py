@@ -10,7 +10,7 @@ import sys
 
 from absl import app, flags
 
-from fmnist_tf.data.atomic import read_json_lines
+from fmnist_tf.atomic import read_json_lines
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the sklearn_baselines package beside this file
 from sklearn_baselines.summary import load_published, write_summary  # noqa: E402

@@ -22,12 +22,12 @@ import tensorflow as tf
 from absl import app, flags
 
 from fmnist_tf import data, estimator, exporting, models
-from fmnist_tf.data.atomic import atomic_write
+from fmnist_tf.atomic import atomic_write
 from fmnist_tf.data.pipeline import make_training_dataset
 from machine import describe_machine
 from rate_tables import format_rate, measure, table
 from fmnist_tf.exporting.litert import tflite_logits
-from fmnist_tf.model_fn import dtype_policy, make_model_fn
+from fmnist_tf.training.model_fn import dtype_policy, make_model_fn
 from fmnist_tf.safe_loading import load_keras_file
 
 import imagenet_throughput  # beside this file: on sys.path when it runs as a script

@@ -16,7 +16,7 @@ import tempfile
 
 from absl import app, flags
 
-from fmnist_tf.data.atomic import atomic_write
+from fmnist_tf.atomic import atomic_write
 from machine import describe_machine
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

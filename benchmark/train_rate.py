@@ -14,8 +14,8 @@ from absl import app, flags
 
 from fmnist_tf import command_line
 from fmnist_tf import flags as fmnist_flags
-from fmnist_tf.thread_pools import describe_thread_pools, size_thread_pools
-from fmnist_tf.training import Recipe
+from fmnist_tf.estimator.thread_pools import describe_thread_pools, size_thread_pools
+from fmnist_tf.training.recipe import Recipe
 
 fmnist_flags.define_train_flags()
 

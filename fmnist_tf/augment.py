@@ -11,7 +11,7 @@ import dataclasses
 import tensorflow as tf
 from keras import layers
 
-from fmnist_tf import step_seeds
+from fmnist_tf.estimator import step_seeds
 
 PIXEL_RANGE = (0, 255)
 

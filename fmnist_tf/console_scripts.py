@@ -24,7 +24,7 @@ def _launch(module_name):
 
 
 def fetch():
-    _launch("fmnist_tf.data.fetch")
+    _launch("fmnist_tf.fetch")
 
 
 def train():

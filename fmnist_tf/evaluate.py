@@ -9,11 +9,11 @@ import sys
 from absl import app, flags
 
 from fmnist_tf import flags as fmnist_flags
-from fmnist_tf import command_line, reporting
+from fmnist_tf import command_line, estimator, reporting
 from fmnist_tf.data import get_dataset_spec, load_numpy
 from fmnist_tf.edge.errors import EdgeError
 from fmnist_tf.safe_loading import ModelLoadError
-from fmnist_tf.training import Recipe
+from fmnist_tf.training.recipe import ModelDirError, Recipe
 
 fmnist_flags.define_evaluate_flags()
 
@@ -37,7 +37,8 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
         report = run(flags.FLAGS)
-    except (reporting.ReportError, ModelLoadError, EdgeError) as error:
+    except (reporting.ReportError, ModelLoadError, EdgeError, ModelDirError, estimator.CheckpointDamagedError,
+            estimator.CheckpointMismatchError) as error:
         sys.exit(f"evaluate failed: {error}")
     print(f"accuracy {report['accuracy']:.4f}, loss {report['loss']:.4f} on {report['num_examples']} test images")
     for note in report["notes"]:

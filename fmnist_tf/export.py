@@ -12,6 +12,8 @@ from absl import app, flags, logging
 from fmnist_tf import command_line, exporting
 from fmnist_tf import flags as fmnist_flags
 from fmnist_tf.data import IMAGENET, load_numpy
+from fmnist_tf.training.recipe import ModelDirError, Recipe
+from fmnist_tf.training.trained_model import load_trained_model
 
 fmnist_flags.define_export_flags()
 
@@ -21,9 +23,9 @@ def run(flags_obj, command=None):
 
     An export that fails the accuracy check keeps its report card but gets no manifest.
     """
-    if exporting.read_recipe(flags_obj.model_dir).dataset == IMAGENET:
+    if Recipe.from_model_dir(flags_obj.model_dir).dataset == IMAGENET:
         _check_imagenet_formats(flags_obj)
-    trained = exporting.load_trained_model(flags_obj.model_dir, flags_obj.data_dir)
+    trained = load_trained_model(flags_obj.model_dir, flags_obj.data_dir)
     data_dir = trained.recipe.data_dir
     class_names = trained.class_names
     artifacts = exporting.export_artifacts(
@@ -64,7 +66,7 @@ def main(argv):
     command = shlex.join(["python", "-m", "fmnist_tf.export", *sys.argv[1:]])
     try:
         stats = run(flags.FLAGS, command=command)
-    except exporting.ExportError as error:
+    except (exporting.ExportError, ModelDirError) as error:
         sys.exit(f"export failed: {error}")
     for export_format, path in stats["artifacts"].items():
         print(f"{export_format}: {path}")

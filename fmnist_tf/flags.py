@@ -10,14 +10,15 @@ import math
 
 from absl import flags
 
-from fmnist_tf import distribute, exporting, optimizers, schedules
-from fmnist_tf.data import IMAGENET
+from fmnist_tf.data.catalog import DATASETS, IMAGENET
 from fmnist_tf.data.imagenet.dataset import SOURCES as IMAGENET_SOURCES
-from fmnist_tf.data.catalog import DATASETS
-from fmnist_tf.data.pipeline import PREFETCH_AUTOTUNE
+from fmnist_tf.data.pipeline import PREFETCH_AUTOTUNE, SOURCES
+from fmnist_tf.estimator.distribute import STRATEGIES
+from fmnist_tf.exporting.converters import FORMATS, OUTPUT_TYPES
 from fmnist_tf.models.applications import APPLICATIONS, MIN_IMAGE_SIZE
+from fmnist_tf.training.optimizers import OPTIMIZERS
+from fmnist_tf.training.schedules import SCHEDULES
 
-_DATA_SOURCES = ["idx", "csv", "memory", "tfds"]
 # Seeds reach numpy's and scikit-learn's generators, which take 0 to 2**32 - 1.
 MAX_SEED = 2**32 - 1
 # How to treat an existing model_dir, where this launch's processes are and how this machine runs them, not what
@@ -54,7 +55,7 @@ def define_dataset_location_flags(datasets=tuple(sorted(DATASETS)), flag_values=
 
 
 def define_fetch_flags(flag_values=flags.FLAGS):
-    """The flags of ``python -m fmnist_tf.data.fetch``."""
+    """The flags of ``python -m fmnist_tf.fetch``."""
     fv = _Definitions(flag_values)
     define_dataset_location_flags(flag_values=flag_values)
     fv.DEFINE_string("base_url", None, "Download from this mirror instead of the official URLs.")
@@ -63,7 +64,7 @@ def define_fetch_flags(flag_values=flags.FLAGS):
 def define_data_flags(validation_size=5000, datasets=tuple(sorted(DATASETS)), flag_values=flags.FLAGS):
     fv = _Definitions(flag_values)
     define_dataset_location_flags(datasets, flag_values=flag_values)
-    fv.DEFINE_enum("data_source", "memory", _DATA_SOURCES,
+    fv.DEFINE_enum("data_source", "memory", SOURCES,
                    "How to read the files: streaming IDX .gz, streaming CSV, decoded into memory, or "
                    "tensorflow-datasets' fashion_mnist prepared from the .gz files.")
     fv.DEFINE_alias("input", "data_source")
@@ -84,7 +85,7 @@ def define_model_flags(flag_values=flags.FLAGS):
 
 def define_optimizer_flags(optimizer="adam", batch_size=400, flag_values=flags.FLAGS):
     fv = _Definitions(flag_values)
-    fv.DEFINE_enum("optimizer", optimizer, optimizers.OPTIMIZERS, "Optimizer.")
+    fv.DEFINE_enum("optimizer", optimizer, OPTIMIZERS, "Optimizer.")
     _finite_float_flag(fv, "learning_rate", 0.001, "Learning rate of the optimizer (the peak, with a schedule).")
     fv.DEFINE_integer("batch_size", batch_size, "Global batch size.", lower_bound=1)
     fv.register_validator("learning_rate", lambda value: value > 0, message="--learning_rate must be > 0")
@@ -92,7 +93,7 @@ def define_optimizer_flags(optimizer="adam", batch_size=400, flag_values=flags.F
 
 def define_training_option_flags(flag_values=flags.FLAGS):
     fv = _Definitions(flag_values)
-    fv.DEFINE_enum("lr_schedule", "constant", schedules.SCHEDULES, "Learning rate over the --train_steps: "
+    fv.DEFINE_enum("lr_schedule", "constant", SCHEDULES, "Learning rate over the --train_steps: "
                    "constant, cosine decay to 0, or step (divided by 10 at 50% and 75%).")
     fv.DEFINE_integer("warmup_steps", 0, "Steps of linear learning-rate warm-up from 0 first.", lower_bound=0)
     _finite_float_flag(fv, "weight_decay", 0.0, "Decoupled weight decay per step, times the learning rate "
@@ -225,7 +226,7 @@ def define_classic_benchmark_flags(flag_values=flags.FLAGS):
 
 def define_distribution_flags(flag_values=flags.FLAGS):
     fv = _Definitions(flag_values)
-    fv.DEFINE_enum("distribution_strategy", "default", distribute.STRATEGIES,
+    fv.DEFINE_enum("distribution_strategy", "default", STRATEGIES,
                    "tf.distribute strategy: the default one, one device, mirrored over local devices, "
                    "or multi_worker_mirrored over the machines of --worker_hosts or TF_CONFIG.")
     fv.DEFINE_integer("num_gpus", 0, "GPUs to use (per worker with multi_worker_mirrored; 0: the CPU).",
@@ -285,14 +286,14 @@ def define_export_flags(flag_values=flags.FLAGS):
     fv.DEFINE_string("model_dir", None, "A trained model_dir: its flags.txt names the model, its checkpoint "
                      "holds the weights.")
     fv.DEFINE_string("export_dir", None, "Folder the artifacts and manifest.json are written into.")
-    fv.DEFINE_list("formats", list(exporting.FORMATS),
-                   f"Artifacts to write, some of: {', '.join(exporting.FORMATS)}.")
+    fv.DEFINE_list("formats", list(FORMATS),
+                   f"Artifacts to write, some of: {', '.join(FORMATS)}.")
     fv.DEFINE_string("data_dir", None, "Folder of the IDX .gz files for calibration and the report card "
                      "(default: the --data_dir of flags.txt).")
     fv.DEFINE_integer("calibration_size", 1000, "Training images the INT8 quantizer calibrates on.",
                       lower_bound=1)
     fv.DEFINE_integer("calibration_seed", 0, "Seed of the calibration sample.", lower_bound=0, upper_bound=MAX_SEED)
-    fv.DEFINE_enum("int8_output_type", "uint8", sorted(exporting.OUTPUT_TYPES),
+    fv.DEFINE_enum("int8_output_type", "uint8", sorted(OUTPUT_TYPES),
                    "Output type of the INT8 models (their logits).")
     fv.DEFINE_bool("report_card", True, "Evaluate every TFLite artifact on the test set and time it.")
     define_test_examples_flag(flag_values=flag_values)
@@ -303,8 +304,8 @@ def define_export_flags(flag_values=flags.FLAGS):
                        "this many points below the Keras model's.", lower_bound=0)
     fv.register_validator("model_dir", bool, message="--model_dir is required")
     fv.register_validator("export_dir", bool, message="--export_dir is required")
-    fv.register_validator("formats", lambda names: bool(names) and set(names) <= set(exporting.FORMATS),
-                          message=f"--formats takes some of: {', '.join(exporting.FORMATS)}")
+    fv.register_validator("formats", lambda names: bool(names) and set(names) <= set(FORMATS),
+                          message=f"--formats takes some of: {', '.join(FORMATS)}")
 
 
 def define_evaluate_flags(flag_values=flags.FLAGS):

@@ -9,12 +9,13 @@ import time
 
 from absl import app, flags, logging
 
-from fmnist_tf import command_line, projector
+from fmnist_tf import command_line
+from fmnist_tf.estimator import projector
 from fmnist_tf import flags as fmnist_flags
-from fmnist_tf.model_dir import prepare_model_dir
-from fmnist_tf.model_dir_lock import hold_model_dir
-from fmnist_tf.thread_pools import describe_thread_pools, size_thread_pools
-from fmnist_tf.training import Recipe
+from fmnist_tf.estimator.model_dir import prepare_model_dir
+from fmnist_tf.estimator.model_dir_lock import hold_model_dir
+from fmnist_tf.estimator.thread_pools import describe_thread_pools, size_thread_pools
+from fmnist_tf.training.recipe import Recipe
 
 fmnist_flags.define_train_flags()
 

@@ -86,7 +86,7 @@ def keras_classes(model_dir, images):
     """The restored Keras model's top-1 classes of uint8 ``images`` [N, 28, 28, 1]."""
     import numpy as np
 
-    from fmnist_tf.exporting import load_trained_model
+    from fmnist_tf.training.trained_model import load_trained_model
 
     model = load_trained_model(str(model_dir)).model
     return np.argmax(model.predict(images, batch_size=500, verbose=0), axis=1)

@@ -22,7 +22,7 @@ FRONT_ENDS = {
     "fmnist_tf.train": ["--model_dir=unused"],
     "fmnist_tf.evaluate": ["--model_dir=unused", "--report_dir=unused"],
     "fmnist_tf.export": ["--model_dir=unused", "--export_dir=unused"],
-    "fmnist_tf.data.fetch": [],
+    "fmnist_tf.fetch": [],
     "convnet": [],
     "runner": [],
     "summarize": [],
@@ -35,11 +35,7 @@ NUMERIC_PARSERS = (flags.IntegerParser, flags.FloatParser)
 def _define(module_name):
     """Imports the front end; those that define their flags only when run as scripts are asked to here."""
     module = importlib.import_module(module_name)
-    if module_name == "fmnist_tf.data.fetch":
-        from fmnist_tf import flags as fmnist_flags
-
-        fmnist_flags.define_fetch_flags()
-    elif hasattr(module, "define_flags"):
+    if hasattr(module, "define_flags"):
         module.define_flags()
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fmnist_tf.data import atomic, write_csv
-from fmnist_tf.data.atomic import append_json_line, atomic_write, read_json_lines
-from fmnist_tf.data.errors import JsonLinesError
+from fmnist_tf import atomic
+from fmnist_tf.atomic import JsonLinesError, append_json_line, atomic_write, read_json_lines
+from fmnist_tf.data import write_csv
 from fmnist_tf.exporting import artifacts, write_manifest
 from fmnist_tf.reporting import figures, index_page
 
@@ -37,7 +37,7 @@ for name, folder in (("fmnist_tf", "fmnist_tf"), ("fmnist_tf.data", "fmnist_tf/d
 
 _WRITE_HALF_THEN_WAIT = _WITHOUT_TENSORFLOW + """
 import time
-from fmnist_tf.data.atomic import atomic_write
+from fmnist_tf.atomic import atomic_write
 with atomic_write(sys.argv[1]) as stream:
     stream.write(b"the new version, first half")
     stream.flush()
@@ -48,7 +48,7 @@ with atomic_write(sys.argv[1]) as stream:
 
 _APPEND_THREE_THEN_DIE_MID_LINE = _WITHOUT_TENSORFLOW + """
 import os, time
-from fmnist_tf.data.atomic import append_json_line
+from fmnist_tf.atomic import append_json_line
 for round_number in (1, 2, 3):
     append_json_line(sys.argv[1], {"round": round_number, "accuracy": 0.5 + round_number / 10})
 real_write = os.write

@@ -16,7 +16,7 @@ from sklearn_baselines import features, grid, migration, scheduler, summary  # n
 from sklearn_baselines.jobs import Job, rejection_reason  # noqa: E402
 from sklearn_baselines.staging import stage_features, stratified_subsample  # noqa: E402
 
-from fmnist_tf.data.atomic import read_json_lines  # noqa: E402
+from fmnist_tf.atomic import read_json_lines  # noqa: E402
 
 NUM_CLASSES = 10
 

@@ -18,8 +18,9 @@ import pytest
 import tensorflow as tf
 from absl import flags
 
-from fmnist_tf import command_line, data, distribute, estimator, train
-from fmnist_tf.training import Recipe
+from fmnist_tf import command_line, data, estimator, train
+from fmnist_tf.estimator import distribute
+from fmnist_tf.training.recipe import Recipe
 from test_estimator import EVAL_INPUT_FN, TRAIN_INPUT_FN, checkpoint_steps, linear_model_fn
 
 # --- Strategies and clusters from flag values (in-process: no cluster is joined) ---------------

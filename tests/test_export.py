@@ -12,7 +12,9 @@ import tensorflow as tf
 
 from exported_models import REPORT_CARD_EXAMPLES, REPO, TRAIN_STEPS, exported_model, needs_real_data
 from fmnist_tf.data import FASHION_MNIST, load_numpy
-from fmnist_tf.exporting import AccuracyDropError, ModelDirError, check_int8_accuracy_drop, load_trained_model
+from fmnist_tf.exporting import AccuracyDropError, check_int8_accuracy_drop
+from fmnist_tf.training.recipe import ModelDirError
+from fmnist_tf.training.trained_model import load_trained_model
 from fmnist_tf.exporting import litert
 from fmnist_tf.exporting.artifacts import sha256_tree
 from fmnist_tf.exporting.calibration import calibration_images, pin_pixel_range

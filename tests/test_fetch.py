@@ -199,7 +199,7 @@ def test_real_debian_files_verify_into_data_dir(tmp_path):
 @pytest.mark.real_data
 @pytest.mark.skipif(not os.path.isdir(REAL_DEBIAN_DIR), reason=f"{REAL_DEBIAN_DIR} is absent")
 def test_the_readmes_fetch_command_copies_and_verifies_debians_files(tmp_path):
-    command = readme_command("python -m fmnist_tf.data.fetch --dataset=fashion_mnist --data_dir=data/fashion",
+    command = readme_command("python -m fmnist_tf.fetch --dataset=fashion_mnist --data_dir=data/fashion",
                              {"data/fashion": tmp_path / "fashion"})
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -208,7 +208,7 @@ def test_the_readmes_fetch_command_copies_and_verifies_debians_files(tmp_path):
 
 
 def test_cli_downloads_from_a_mirror_into_data_dir(tmp_path, serve, monkeypatch):
-    """The README's ``python -m fmnist_tf.data.fetch --dataset=mnist ...``, with ``--base_url`` a mirror."""
+    """The README's ``python -m fmnist_tf.fetch --dataset=mnist ...``, with ``--base_url`` a mirror."""
     served = tmp_path / "served"
     spec = generated_spec(served, MNIST)
     base_url = serve(served)
@@ -225,7 +225,7 @@ def test_cli_downloads_from_a_mirror_into_data_dir(tmp_path, serve, monkeypatch)
         "                            for key, value in catalog.MNIST.files.items()})\n")
     data_dir = tmp_path / "mnist"
     result = subprocess.run(
-        readme_command("python -m fmnist_tf.data.fetch --dataset=mnist --data_dir=data/mnist",
+        readme_command("python -m fmnist_tf.fetch --dataset=mnist --data_dir=data/mnist",
                        {"data/mnist": data_dir}, [f"--base_url={base_url}"]),
         env={**os.environ, "PYTHONPATH": str(patch_dir)}, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -25,7 +25,7 @@ def front_end_flags():
 
 def test_every_front_end_is_inventoried_with_its_numeric_flags(front_end_flags):
     assert set(front_end_flags) == {"fmnist_tf.train", "fmnist_tf.evaluate", "fmnist_tf.export",
-                                    "fmnist_tf.data.fetch", "convnet", "runner", "summarize", "throughput",
+                                    "fmnist_tf.fetch", "convnet", "runner", "summarize", "throughput",
                                     "time_to_accuracy"}
     assert {"batch_size", "learning_rate", "train_steps", "seed", "random_erasing"} <= set(
         front_end_flags["fmnist_tf.train"])

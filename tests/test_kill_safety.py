@@ -29,7 +29,7 @@ from absl import logging as absl_logging
 
 from fmnist_tf import estimator
 from fmnist_tf.estimator import checkpoints
-from fmnist_tf.model_dir_lock import LOCK_FILE, hold_model_dir
+from fmnist_tf.estimator.model_dir_lock import LOCK_FILE, hold_model_dir
 
 TRIALS = 30
 SAVE_EVERY = 2

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from fmnist_tf.model_dir import ModelDirConflictError, parse_flags, prepare_model_dir
+from fmnist_tf.estimator.model_dir import ModelDirConflictError, parse_flags, prepare_model_dir
 
 FLAGS_A = {"model": "convnet", "batch_size": 400, "learning_rate": 0.001, "train_steps": 2000,
            "data_dir": "data/fashion", "use_thing": True, "other_thing": False}

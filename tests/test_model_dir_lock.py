@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from fmnist_tf.model_dir import prepare_model_dir
-from fmnist_tf.model_dir_lock import (LOCK_FILE, ModelDirLockedError, acquire_model_dir, hold_model_dir,
+from fmnist_tf.estimator.model_dir import prepare_model_dir
+from fmnist_tf.estimator.model_dir_lock import (LOCK_FILE, ModelDirLockedError, acquire_model_dir, hold_model_dir,
                                       release_model_dir)
 
 REPO = Path(__file__).resolve().parents[1]
-HOLDER = ("import sys; from fmnist_tf.model_dir_lock import hold_model_dir\n"
+HOLDER = ("import sys; from fmnist_tf.estimator.model_dir_lock import hold_model_dir\n"
           "with hold_model_dir(sys.argv[1]):\n"
           "    print('held', flush=True)\n"
           "    sys.stdin.read()\n")

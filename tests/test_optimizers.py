@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fmnist_tf.optimizers import OPTIMIZERS, make_optimizer
-from fmnist_tf.ranger import Ranger
-from fmnist_tf.schedules import make_schedule
+from fmnist_tf.training.optimizers import OPTIMIZERS, make_optimizer
+from fmnist_tf.training.ranger import Ranger
+from fmnist_tf.training.schedules import make_schedule
 
 
 def apply_constant_gradient(optimizer, variable, gradient, steps):

@@ -3,7 +3,7 @@
 import pytest
 import tensorflow as tf
 
-from fmnist_tf.thread_pools import describe_thread_pools, size_thread_pools
+from fmnist_tf.estimator.thread_pools import describe_thread_pools, size_thread_pools
 
 
 def test_pools_already_made_are_not_resized_silently():

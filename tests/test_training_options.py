@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from fmnist_tf import estimator
-from fmnist_tf.model_fn import make_model_fn
+from fmnist_tf.training.model_fn import make_model_fn
 from test_estimator import EVAL_INPUT_FN, TRAIN_INPUT_FN, make_estimator, make_examples, make_input_fn
 
 

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import sklearn
 
-from fmnist_tf.data.atomic import append_json_line, read_json_lines
+from fmnist_tf.atomic import append_json_line, read_json_lines
 from machine import describe_cpu
 from sklearn_baselines.jobs import job_key, run_job
 from sklearn_baselines.migration import migrate

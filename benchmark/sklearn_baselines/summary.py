@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display where the benchmark runs
 import matplotlib.pyplot as plt  # noqa: E402
 
-from fmnist_tf.data.atomic import atomic_write  # noqa: E402
+from fmnist_tf.atomic import atomic_write  # noqa: E402
 
 
 def load_published(path):

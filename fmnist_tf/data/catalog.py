@@ -90,6 +90,8 @@ MNIST = DatasetSpec(
 )
 
 DATASETS = {spec.name: spec for spec in (FASHION_MNIST, MNIST)}
+# ILSVRC2012 has no files to fetch and check: fmnist_tf.data.imagenet reads a tree in place.
+IMAGENET = "imagenet"
 
 
 def get_dataset_spec(name):

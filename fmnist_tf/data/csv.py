@@ -19,7 +19,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from fmnist_tf.data.atomic import atomic_write
+from fmnist_tf.atomic import atomic_write
 from fmnist_tf.data.catalog import IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES
 from fmnist_tf.data.errors import CsvFormatError, MissingFilesError
 

@@ -23,7 +23,3 @@ class MissingFilesError(DataError, FileNotFoundError):
 
 class ImagenetLayoutError(DataError):
     """An ImageNet folder, label file or TFRecord set that is not laid out as ILSVRC2012 (or its shards) are."""
-
-
-class JsonLinesError(DataError):
-    """A results file whose complete line is not a JSON record: damaged by something other than a killed writer."""

@@ -1,6 +1,6 @@
 """Puts a dataset's four verified ``.gz`` files in a folder: kept, else copied from Debian's, else downloaded.
 
-``fetch("fashion_mnist", "data/fashion")``; the CLI: ``python -m fmnist_tf.data.fetch --data_dir=data/fashion``.
+``fetch("fashion_mnist", "data/fashion")``; the command line: ``python -m fmnist_tf.fetch --data_dir=data/fashion``.
 """
 
 import gzip
@@ -11,9 +11,9 @@ import shutil
 import urllib.request
 import zlib
 
-from absl import app, flags, logging
+from absl import logging
 
-from fmnist_tf.data.atomic import atomic_write
+from fmnist_tf.atomic import atomic_write
 from fmnist_tf.data.catalog import DatasetSpec, get_dataset_spec
 from fmnist_tf.data.errors import ChecksumError, MissingFilesError
 
@@ -140,20 +140,3 @@ def fetch(dataset, data_dir, base_url=None, debian_dir=None):
     os.makedirs(data_dir, exist_ok=True)
     return [_fetch_file(file_spec, data_dir, debian_dir, base_urls) for file_spec in spec.files.values()]
 
-
-def main(argv):
-    del argv
-    fetch(flags.FLAGS.dataset, flags.FLAGS.data_dir, base_url=flags.FLAGS.base_url)
-
-
-def run_main():
-    # The flags are defined here, not at import: `fmnist_tf.data` imports this module, and the
-    # training front ends define their own --dataset and --data_dir.
-    from fmnist_tf import flags as fmnist_flags  # the flags module sits above the data layer
-
-    fmnist_flags.define_fetch_flags()
-    app.run(main)
-
-
-if __name__ == "__main__":
-    run_main()

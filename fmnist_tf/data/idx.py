@@ -14,7 +14,7 @@ import zlib
 
 import numpy as np
 
-from fmnist_tf.data.atomic import atomic_write
+from fmnist_tf.atomic import atomic_write
 from fmnist_tf.data.catalog import FASHION_MNIST, IMAGE_HEIGHT, IMAGE_WIDTH, NUM_CLASSES, SPLITS
 from fmnist_tf.data.errors import IdxFormatError, MissingFilesError
 
@@ -258,7 +258,7 @@ def split_file_paths(data_dir, split):
     missing = [path for path in paths if not os.path.isfile(path)]
     if missing:
         raise MissingFilesError(f"the {split} split is missing {len(missing)} file(s): {', '.join(missing)} "
-                                f"(fetch them: python -m fmnist_tf.data.fetch --data_dir={data_dir})")
+                                f"(fetch them: python -m fmnist_tf.fetch --data_dir={data_dir})")
     return paths
 
 

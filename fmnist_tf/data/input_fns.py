@@ -9,11 +9,10 @@ say what a model of either must classify and take.
 import tensorflow as tf
 
 from fmnist_tf.data import imagenet
-from fmnist_tf.data.catalog import IMAGE_HEIGHT, IMAGE_WIDTH, get_dataset_spec
+from fmnist_tf.data.catalog import IMAGE_HEIGHT, IMAGE_WIDTH, IMAGENET, get_dataset_spec
 from fmnist_tf.data.imagenet import layout
 from fmnist_tf.data.pipeline import PREFETCH_AUTOTUNE, make_dataset, make_training_dataset, prefetched
 
-IMAGENET = "imagenet"  # the --dataset name of ILSVRC2012, read by fmnist_tf.data.imagenet
 # The Estimator's splits of ImageNet: its labelled validation images are the test split.
 _IMAGENET_SPLITS = {"train": "train", "test": "validation"}
 

@@ -5,7 +5,8 @@
 """
 
 from fmnist_tf.estimator.checkpoints import CheckpointDamagedError, CheckpointMismatchError, latest_global_step
-from fmnist_tf.estimator.estimator import Estimator, EstimatorSpec, RunConfig
+from fmnist_tf.estimator.config import EstimatorSpec, RunConfig
+from fmnist_tf.estimator.estimator import Estimator
 from fmnist_tf.estimator.monitors import EarlyStopping, ReduceLearningRateOnPlateau, StopAtAccuracy
 from fmnist_tf.estimator.training import EvalSpec, TrainSpec, train_and_evaluate
 

@@ -28,7 +28,7 @@ import tensorflow as tf
 from absl import logging
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
-from fmnist_tf.data.atomic import atomic_write
+from fmnist_tf.atomic import atomic_write
 
 CHECKPOINT_NAME = "model.ckpt"
 STATE_FILE = "checkpoint"  # TensorFlow's CheckpointState text proto naming the complete checkpoints
@@ -50,13 +50,13 @@ _GLOBAL_STEP_KEY = "global_step/.ATTRIBUTES/VARIABLE_VALUE"
 class CheckpointDamagedError(RuntimeError):
     """model_dir holds checkpoint files and none of them reads back whole."""
 
-    def __init__(self, model_dir, failures):
+    def __init__(self, model_dir, failures, consequence="so training does not start over on top of them"):
         self.model_dir = model_dir
         self.failures = failures  # [(checkpoint prefix, what reading it raised)], newest first
         tried = "; ".join(f"{prefix}: {error}" for prefix, error in failures)
         super().__init__(
-            f"{model_dir} holds {len(failures)} checkpoint(s) and none is restorable, so training does not start "
-            f"over on top of them. Tried, newest first: {tried}. Move the damaged files away to start afresh.")
+            f"{model_dir} holds {len(failures)} checkpoint(s) and none is restorable, {consequence}. "
+            f"Tried, newest first: {tried}. Move the damaged files away to start afresh.")
 
 
 class CheckpointMismatchError(ValueError):
@@ -167,6 +167,24 @@ def restore_latest(checkpoint, model_dir, verified=None):
     status = checkpoint.restore(prefix)
     logging.info("Restored parameters from %s", prefix)
     return status
+
+
+def restore_checkpoint(checkpoint, prefix):
+    """Restores the checkpoint ``prefix`` into ``checkpoint`` once it reads back whole, as the latest one would be.
+
+    Raises CheckpointDamagedError naming the file that does not read, CheckpointMismatchError for another
+    architecture, before any variable changes.
+    """
+    try:
+        reader = _read_every_tensor(prefix)
+    except _UnreadableCheckpoint as error:
+        raise CheckpointDamagedError(os.path.dirname(prefix), [(prefix, error)],
+                                     consequence="so nothing is restored from it") from None
+    mismatches = architecture_mismatches(checkpoint, reader)
+    if mismatches:
+        raise CheckpointMismatchError(prefix, mismatches)
+    checkpoint.restore(prefix).assert_existing_objects_matched()
+    logging.info("Restored parameters from %s", prefix)
 
 
 def latest_global_step(model_dir):

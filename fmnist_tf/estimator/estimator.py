@@ -5,14 +5,10 @@
 every worker runs the same calls; only the chief writes into model_dir.
 """
 
-import contextlib
 import dataclasses
 import functools
-import inspect
 import os
-import signal
 import tempfile
-import threading
 import time
 
 import keras
@@ -20,49 +16,12 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from fmnist_tf.estimator import checkpoints, loops, summaries
+from fmnist_tf.estimator import checkpoints, inputs, loops, progress, serving, sigterm, summaries
+from fmnist_tf.estimator.config import RunConfig
 
 # Batches per compiled evaluation call: a long evaluation logs its progress between calls, at most this often.
 EVALUATION_BATCHES_PER_CALL = 50
 PROGRESS_LOG_SECONDS = 10
-
-
-@dataclasses.dataclass
-class RunConfig:
-    """Where and how often the Estimator saves, summarizes and logs; TF1's names and defaults."""
-    model_dir: str | None = None
-    save_checkpoints_steps: int = 1000
-    keep_checkpoint_max: int = 5
-    save_summary_steps: int = 100
-    log_step_count_steps: int = 100
-    steps_per_loop: int = 100  # training steps run inside one compiled call
-    jit_compile: bool = False  # compile each training step with XLA
-    train_distribute: tf.distribute.Strategy | None = None  # None: tf.distribute.get_strategy()
-    tf_random_seed: int | None = None
-    # Makes every op deterministic, process-wide and for good, and needs tf_random_seed: with an input_fn that
-    # takes start_step, a resumed run then ends bitwise equal to an uninterrupted one on the same machine.
-    deterministic: bool = False
-    # Given, training also writes a grid of its input images and each evaluation its confusion
-    # matrix, per-class accuracy and worst misclassified images, named by these class names.
-    class_names: tuple[str, ...] | None = None
-    histogram_summaries: bool = False  # a histogram of every trainable weight at each summary step
-    hparams: dict | None = None  # {name: value} of the run, for TensorBoard's HParams dashboard
-
-    def __post_init__(self):
-        for name in ("save_checkpoints_steps", "keep_checkpoint_max", "save_summary_steps",
-                     "log_step_count_steps", "steps_per_loop"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"RunConfig.{name} must be > 0, given: {getattr(self, name)}")
-        if self.deterministic and self.tf_random_seed is None:
-            raise ValueError("RunConfig.deterministic needs a tf_random_seed, given: None")
-
-
-@dataclasses.dataclass
-class EstimatorSpec:
-    """What ``model_fn(params)`` returns; it is called inside the strategy's scope."""
-    model: keras.Model  # takes the features, returns logits
-    optimizer: keras.optimizers.Optimizer
-    label_smoothing: float = 0.0  # of the training loss; evaluation reports the plain cross-entropy
 
 
 class Estimator:
@@ -123,7 +82,7 @@ class Estimator:
     @property
     def learning_rate(self):
         """The optimizer's learning rate now (a schedule's value at the current step)."""
-        return _current_learning_rate(self._optimizer)
+        return progress.current_learning_rate(self._optimizer)
 
     def set_learning_rate(self, value):
         """Sets a constant learning rate (the next checkpoint saves it); a schedule cannot be set."""
@@ -148,6 +107,12 @@ class Estimator:
         self._checkpoint_manager = self._make_checkpoint_manager(self.model_dir, self.config.keep_checkpoint_max)
         self.__dict__.pop("_train_loop", None)  # the cached_property's compiled loop traced the old variables
 
+    def restore_checkpoint(self, prefix):
+        """Replaces the weights and the step by those of the checkpoint ``prefix``, verified as the latest is."""
+        self._build_and_restore()
+        checkpoints.restore_checkpoint(self._checkpoint, prefix)
+        return self.global_step
+
     def latest_checkpoint(self):
         """The newest checkpoint's path prefix in model_dir (``.../model.ckpt-2000``), or None."""
         return tf.train.latest_checkpoint(self.model_dir)
@@ -169,13 +134,13 @@ class Estimator:
         last_step = step + steps if steps is not None else max_steps
         call_started = time.perf_counter()
         local_datasets = []
-        iterator = iter(self._distribute(_starting_at(input_fn, step), local_datasets))
+        iterator = iter(self._distribute(inputs.starting_at(input_fn, step), local_datasets))
         writer = self._summary_writer(self.model_dir)
         if self._writes_image_summaries():
             # A fresh iterator over the dataset, so the training iterator loses no batch to the picture.
             features, labels = next(iter(local_datasets[0]))
             summaries.write_training_images(writer, step, features, labels, self.config.class_names)
-        with _sigterm_requests() as sigterm_received:
+        with sigterm.sigterm_requests() as sigterm_received:
             loss, step = self._train_calls(iterator, writer, step, last_step, sigterm_received)
         self._save_checkpoint()
         writer.flush()
@@ -272,36 +237,9 @@ class Estimator:
                        "logits": batch["logits"][index]}
 
     def export_saved_model(self, export_dir_base):
-        """Writes a SavedModel with a ``serving_default`` signature to ``<base>/<timestamp>``; returns it.
-
-        A non-chief worker writes none and returns None.
-
-        The signature takes the model's input and returns ``classes``, ``probabilities`` and ``logits``.
-        """
-        serving_module = tf.Module()
-        serving_module.model = self.model
-
-        @tf.function(input_signature=[self._serving_input_spec()])
-        def serve(features):
-            return loops.predictions_from_logits(self.model(features, training=False))
-
-        signatures = {"serving_default": serve}
-        if not self._strategy.extended.should_checkpoint:
-            # A non-chief worker takes part in the save, as in checkpoints, and keeps nothing.
-            with tempfile.TemporaryDirectory(prefix="fmnist_tf_worker_export_") as scratch:
-                tf.saved_model.save(serving_module, scratch, signatures=signatures)
-            return None
-        os.makedirs(export_dir_base, exist_ok=True)
-        timestamp = int(time.time())
-        while os.path.exists(os.path.join(export_dir_base, str(timestamp))):
-            timestamp += 1
-        export_dir = os.path.join(export_dir_base, str(timestamp))
-        # Written under a temporary name and renamed, so no reader ever sees half an export.
-        temporary_dir = tempfile.mkdtemp(prefix=f"temp-{timestamp}-", dir=export_dir_base)
-        tf.saved_model.save(serving_module, temporary_dir, signatures=signatures)
-        os.replace(temporary_dir, export_dir)
-        logging.info("SavedModel written to: %s", export_dir)
-        return export_dir
+        """Writes a SavedModel (``serving_default``) to ``<base>/<timestamp>``; returns it, None off the chief."""
+        return serving.write_saved_model(self.model, self._serving_input_spec(), export_dir_base,
+                                         self._strategy.extended.should_checkpoint)
 
     def _distribute(self, input_fn, local_datasets=None):
         """The strategy's distributed dataset from ``input_fn()`` or ``input_fn(input_context)``.
@@ -318,7 +256,7 @@ class Estimator:
                 local_datasets.append(dataset)
             return dataset
 
-        if _takes_input_context(input_fn):
+        if inputs.takes_input_context(input_fn):
             distributed = self._strategy.distribute_datasets_from_function(dataset_fn)
         else:
             distributed = self._strategy.experimental_distribute_dataset(dataset_fn())
@@ -335,7 +273,7 @@ class Estimator:
             return
         with self._strategy.scope():
             if not self.model.built:
-                self.model(tf.nest.map_structure(_zeros_for_spec, self._features_spec))
+                self.model(tf.nest.map_structure(inputs.zeros_for_spec, self._features_spec))
             if not self._optimizer.built:
                 self._optimizer.build(self.model.trainable_variables)
         status = checkpoints.restore_latest(self._checkpoint, self.model_dir, verified=self._verified_checkpoint)
@@ -356,15 +294,15 @@ class Estimator:
 
         The loss and accuracy are means over the last compiled call's steps, the rates are that call's.
         """
-        if _crossed_multiple(previous_step, step, self.config.log_step_count_steps):
+        if progress.crossed_multiple(previous_step, step, self.config.log_step_count_steps):
             logging.info("loss = %s, step = %d", loss, step)
             logging.info("global_step/sec: %g", steps_per_second)
             logging.info("examples/sec: %.0f%s", examples_per_second,
-                         _time_left(step, self.progress_goal or last_step, steps_per_second))
-        if _crossed_multiple(previous_step, step, self.config.save_summary_steps):
+                         progress.time_left(step, self.progress_goal or last_step, steps_per_second))
+        if progress.crossed_multiple(previous_step, step, self.config.save_summary_steps):
             values = {"loss": loss, "accuracy": accuracy, "global_step/sec": steps_per_second,
                       "examples/sec": examples_per_second}
-            learning_rate = _current_learning_rate(self._optimizer)
+            learning_rate = progress.current_learning_rate(self._optimizer)
             if learning_rate is not None:
                 values["learning_rate"] = learning_rate
             summaries.write_scalars(writer, step, values)
@@ -434,60 +372,3 @@ class Estimator:
     @functools.cached_property
     def _predict_batch(self):
         return loops.make_predict_batch(self.model, self._strategy)
-
-
-def _takes_input_context(input_fn):
-    """TF1's rule, by arity: an ``input_fn`` with one required parameter receives the InputContext."""
-    required = [parameter for parameter in inspect.signature(input_fn).parameters.values()
-                if parameter.default is inspect.Parameter.empty
-                and parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)]
-    return len(required) == 1
-
-
-def _starting_at(input_fn, step):
-    """A training ``input_fn`` with a ``start_step`` parameter is told the global step training starts from,
-    so the batches it gives continue, not restart, the data (``fmnist_tf.data.make_input_fns``)."""
-    if "start_step" in inspect.signature(input_fn).parameters:
-        return functools.partial(input_fn, start_step=step)
-    return input_fn
-
-
-def _zeros_for_spec(spec):
-    return tf.zeros([1 if size is None else size for size in spec.shape], spec.dtype)
-
-
-@contextlib.contextmanager
-def _sigterm_requests():
-    """Yields ``received()``: whether SIGTERM arrived, so training ends after its current compiled call.
-
-    Only the main thread can set signal handlers; elsewhere SIGTERM keeps its usual effect.
-    """
-    received = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield received.is_set
-        return
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.set())
-    try:
-        yield received.is_set
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _time_left(step, goal, steps_per_second):
-    """``"; step 400 of 1200, about 1 min 40 s of training left"`` at the current rate; empty without a goal."""
-    if not goal or step >= goal:
-        return ""
-    minutes, seconds = divmod(round((goal - step) / steps_per_second), 60)
-    left = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
-    return f"; step {step} of {goal}, about {left} of training left"
-
-
-def _crossed_multiple(previous_step, step, every):
-    """True when a multiple of ``every`` lies in ``(previous_step, step]``: one call runs many steps."""
-    return step // every > previous_step // every
-
-
-def _current_learning_rate(optimizer):
-    """The learning rate now (a schedule is evaluated at the optimizer's iterations); None if none."""
-    learning_rate = getattr(optimizer, "learning_rate", None)
-    return None if learning_rate is None else float(tf.convert_to_tensor(learning_rate))

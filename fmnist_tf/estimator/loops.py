@@ -6,7 +6,7 @@ one ``tf.function``, traced once per input signature, that runs ``strategy.run``
 
 import tensorflow as tf
 
-from fmnist_tf import step_seeds
+from fmnist_tf.estimator import step_seeds
 
 _SUM = tf.distribute.ReduceOp.SUM
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from absl import logging
 
-from fmnist_tf.data.atomic import atomic_output_path, atomic_write
+from fmnist_tf.atomic import atomic_output_path, atomic_write
 from fmnist_tf.exporting import converters, litert
 from fmnist_tf.exporting.calibration import PIXEL_MAX, PIXEL_MIN, calibration_images
 from fmnist_tf.exporting.errors import CalibrationRangeError

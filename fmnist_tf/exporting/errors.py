@@ -5,10 +5,6 @@ class ExportError(ValueError):
     """Base class of every problem the export reports."""
 
 
-class ModelDirError(ExportError):
-    """A model_dir without the flags.txt or the checkpoint a trained run leaves."""
-
-
 class CalibrationRangeError(ExportError):
     """An INT8 model whose uint8 input does not take raw pixel bytes (scale 1, zero point 0)."""
 

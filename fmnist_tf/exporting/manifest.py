@@ -6,7 +6,7 @@
 import json
 import os
 
-from fmnist_tf.data.atomic import atomic_write
+from fmnist_tf.atomic import atomic_write
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_VERSION = 1

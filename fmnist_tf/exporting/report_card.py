@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from fmnist_tf.data.atomic import atomic_write
+from fmnist_tf.atomic import atomic_write
 from fmnist_tf.exporting import latency, litert
 from fmnist_tf.exporting.converters import INT8_FORMATS
 from fmnist_tf.exporting.errors import AccuracyDropError

@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display on a server or in CI; PNGs only
 from matplotlib import pyplot  # noqa: E402  (after the backend is chosen)
 
-from fmnist_tf.data.atomic import atomic_write  # noqa: E402
+from fmnist_tf.atomic import atomic_write  # noqa: E402
 
 DPI = 110
 

@@ -7,7 +7,7 @@
 import html
 import os
 
-from fmnist_tf.data.atomic import atomic_write
+from fmnist_tf.atomic import atomic_write
 
 FILE = "index.html"
 _STYLE = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto;line-height:1.5}"

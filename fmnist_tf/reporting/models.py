@@ -11,10 +11,10 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from fmnist_tf.exporting import load_trained_model
 from fmnist_tf.exporting.litert import tflite_logits
 from fmnist_tf.reporting.errors import ModelFileError
 from fmnist_tf.safe_loading import load_keras_file, read_tflite_file
+from fmnist_tf.training.trained_model import load_trained_model
 
 KINDS = ("checkpoint", "keras", "tflite")
 
@@ -51,8 +51,7 @@ def _restore_checkpoint(trained, checkpoint):
     if not tf.io.gfile.exists(checkpoint + ".index"):
         raise ModelFileError(f"{checkpoint}.index does not exist; expected a checkpoint prefix such as "
                              f"{os.path.join(trained.model_dir, 'model.ckpt-1000')}")
-    tf.train.Checkpoint(model=trained.model).read(checkpoint).expect_partial().assert_existing_objects_matched()
-    return int(tf.train.load_variable(checkpoint, "global_step/.ATTRIBUTES/VARIABLE_VALUE"))
+    return trained.estimator.restore_checkpoint(checkpoint)
 
 
 def load_evaluated_model(path, checkpoint=None):

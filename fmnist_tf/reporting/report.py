@@ -7,7 +7,7 @@ the t-SNE map, the Grad-CAM heat maps, and index.html, which shows them all; eve
 import json
 import os
 
-from fmnist_tf.data.atomic import atomic_write
+from fmnist_tf.atomic import atomic_write
 from fmnist_tf.reporting import confusion, curves, embedding, gradcam, index_page, misclassified
 from fmnist_tf.reporting.metrics import classification_report_text, evaluation_metrics, softmax
 

@@ -12,18 +12,20 @@ import types
 
 from absl import flags, logging
 
-from fmnist_tf import augment, data, distribute, estimator, fine_tuning
+from fmnist_tf import augment, data, estimator
 from fmnist_tf import flags as fmnist_flags
-from fmnist_tf.model_dir import FLAGS_FILE, format_flags
-from fmnist_tf.model_fn import make_model_fn, make_training_optimizer, model_params
-from fmnist_tf.schedules import make_schedule
+from fmnist_tf.estimator import distribute
+from fmnist_tf.estimator.model_dir import FLAGS_FILE, format_flags
+from fmnist_tf.training import fine_tuning
+from fmnist_tf.training.model_fn import make_model_fn, make_training_optimizer, model_params
+from fmnist_tf.training.schedules import make_schedule
 
 # Fashion-MNIST and MNIST are fetched when missing; ImageNet is read in place.
 _READ_IN_PLACE = (data.IMAGENET,)
 
 
-class RecipeError(ValueError):
-    """A model_dir's flags.txt is missing or does not describe a run."""
+class ModelDirError(ValueError):
+    """A model_dir without the flags.txt or the checkpoint a trained run leaves."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,8 +87,8 @@ class Recipe:
         """
         path = os.path.join(model_dir, FLAGS_FILE)
         if not os.path.isfile(path):
-            raise RecipeError(f"{path} does not exist; expected the model_dir of a `python -m fmnist_tf.train` "
-                              "or `benchmark/convnet.py` run")
+            raise ModelDirError(f"{path} does not exist; expected the model_dir of a `python -m fmnist_tf.train` "
+                                "or `benchmark/convnet.py` run")
         with open(path, encoding="utf-8") as handle:
             lines = [line.strip() for line in handle if line.strip().startswith("--")]
         overrides = [f"--model_dir={model_dir}"] + ([f"--data_dir={data_dir}"] if data_dir else [])

@@ -5,9 +5,9 @@
 ``write_imagenet_tfrecords`` converts a split once, read back with ``source="tfrecord"``.
 """
 
-from fmnist_tf.data.imagenet.dataset import (find_bad_images, list_imagenet_files, make_imagenet_dataset,
-                                             num_imagenet_examples)
-from fmnist_tf.data.imagenet.layout import ClassIndex, list_split_files, read_class_index, read_synset_words
+from fmnist_tf.data.imagenet.dataset import find_bad_images, make_imagenet_dataset, num_imagenet_examples
+from fmnist_tf.data.imagenet.layout import (ClassIndex, list_imagenet_files, list_split_files, read_class_index,
+                                            read_synset_words)
 from fmnist_tf.data.imagenet.preprocessing import center_crop, decode_rgb, random_resized_crop
 from fmnist_tf.data.imagenet.tfrecords import read_manifest, write_imagenet_tfrecords
 

@@ -30,14 +30,6 @@ def find_bad_images(paths):
     return [path for path in paths if path not in good]
 
 
-def list_imagenet_files(data_dir, split, num_classes=None, examples_per_class=None, class_index=None):
-    """(paths, int32 labels) of a split of the JPEG tree, limited to the first ``num_classes`` wnids and
-    ``examples_per_class`` files of each."""
-    class_index = class_index or layout.read_class_index(data_dir)
-    paths, labels = layout.list_split_files(data_dir, split, class_index)
-    return layout.select_subset(paths, labels, num_classes, examples_per_class, total_classes=len(class_index))
-
-
 def _encoded_files(paths, labels, shuffle, seed):
     dataset = tf.data.Dataset.from_tensor_slices((tf.constant(paths, tf.string), labels))
     if shuffle:
@@ -85,7 +77,7 @@ def make_imagenet_dataset(data_dir, split, batch_size, image_size=224, num_class
         encoded = tfrecords.read_tfrecord_examples(data_dir, split, num_classes, examples_per_class,
                                                    shuffle=shuffle, seed=seed, shuffle_buffer=shuffle_buffer)
     else:
-        paths, labels = list_imagenet_files(data_dir, split, num_classes, examples_per_class)
+        paths, labels = layout.list_imagenet_files(data_dir, split, num_classes, examples_per_class)
         if skip_bad_files:
             bad = set(find_bad_images(paths))
             _LOGGER.warning("%s: %d of %d %s images do not decode and are left out%s", data_dir, len(bad),
@@ -104,4 +96,4 @@ def num_imagenet_examples(data_dir, split, num_classes=None, examples_per_class=
     """How many examples ``make_imagenet_dataset`` reads for ``split`` (bad files included), for steps per epoch."""
     if source == "tfrecord":
         return tfrecords.count_tfrecord_examples(data_dir, split, num_classes, examples_per_class)
-    return len(list_imagenet_files(data_dir, split, num_classes, examples_per_class)[0])
+    return len(layout.list_imagenet_files(data_dir, split, num_classes, examples_per_class)[0])

@@ -259,3 +259,11 @@ def select_subset(paths, labels, num_classes=None, examples_per_class=None, *, t
             seen[label] = rank_in_class[position] + 1
         keep &= rank_in_class < examples_per_class
     return [path for path, kept in zip(paths, keep) if kept], labels[keep]
+
+
+def list_imagenet_files(data_dir, split, num_classes=None, examples_per_class=None, class_index=None):
+    """(paths, int32 labels) of a split of the JPEG tree, limited to the first ``num_classes`` wnids and
+    ``examples_per_class`` files of each."""
+    class_index = class_index or read_class_index(data_dir)
+    paths, labels = list_split_files(data_dir, split, class_index)
+    return select_subset(paths, labels, num_classes, examples_per_class, total_classes=len(class_index))

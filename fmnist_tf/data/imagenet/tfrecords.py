@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 import tqdm
 
-from fmnist_tf.data import atomic
+from fmnist_tf import atomic
 from fmnist_tf.data.errors import ImagenetLayoutError
 from fmnist_tf.data.imagenet import layout, preprocessing
 
@@ -75,11 +75,8 @@ def write_imagenet_tfrecords(data_dir, output_dir, split, num_shards, num_classe
     Training files are spread over the shards in a seeded random order, so that every shard holds every class.
     The manifest's ``"skipped"`` lists the files that do not decode; their count is logged.
     """
-    # Imported here: the dataset module imports this one for reading.
-    from fmnist_tf.data.imagenet.dataset import list_imagenet_files
-
     class_index = layout.read_class_index(data_dir)
-    paths, labels = list_imagenet_files(data_dir, split, num_classes, examples_per_class, class_index)
+    paths, labels = layout.list_imagenet_files(data_dir, split, num_classes, examples_per_class, class_index)
     if not 1 <= num_shards <= len(paths):
         raise ValueError(f"num_shards is {num_shards}; expected 1 to {len(paths)} (the {split} files)")
     if split == "train":

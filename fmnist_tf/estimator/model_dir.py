@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 
-from fmnist_tf.model_dir_lock import LOCK_FILE
+from fmnist_tf.estimator.model_dir_lock import LOCK_FILE
 
 FLAGS_FILE = "flags.txt"
 
@@ -83,7 +83,7 @@ def prepare_model_dir(model_dir, flag_values, resume=False, overwrite=False):
 
 
 def _delete_contents_but_the_lock(model_dir):
-    """Empties ``model_dir`` for --overwrite, keeping the lock of the trainer that asked (fmnist_tf.model_dir_lock)."""
+    """Empties ``model_dir`` for --overwrite, keeping the lock of the trainer that asked (fmnist_tf.estimator.model_dir_lock)."""
     for entry in os.scandir(model_dir):
         if entry.name == LOCK_FILE:
             continue

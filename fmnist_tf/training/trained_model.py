@@ -9,9 +9,8 @@ import dataclasses
 import tensorflow as tf
 
 from fmnist_tf.estimator import Estimator
-from fmnist_tf.exporting.errors import ModelDirError
-from fmnist_tf.model_dir import FLAGS_FILE
-from fmnist_tf.training import Recipe, RecipeError
+from fmnist_tf.estimator.model_dir import FLAGS_FILE
+from fmnist_tf.training.recipe import ModelDirError, Recipe
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,21 +34,13 @@ class TrainedModel:
         return self.recipe.recorded_flags()
 
 
-def read_recipe(model_dir, data_dir=None):
-    """The recipe of ``model_dir/flags.txt``; ``data_dir`` replaces its --data_dir."""
-    try:
-        return Recipe.from_model_dir(model_dir, data_dir)
-    except RecipeError as error:
-        raise ModelDirError(str(error)) from None
-
-
 def load_trained_model(model_dir, data_dir=None):
     """The model of ``model_dir``, built as its flags.txt says it was trained, with its latest checkpoint's weights.
 
     An ImageNet model counts its classes in the tree (or TFRecord manifest) in ``data_dir``, by default the
     --data_dir of flags.txt; a model trained from ImageNet weights rebuilds from its --weights_path file.
     """
-    recipe = read_recipe(model_dir, data_dir)
+    recipe = Recipe.from_model_dir(model_dir, data_dir)
     if tf.train.latest_checkpoint(model_dir) is None:
         raise ModelDirError(f"{model_dir} holds no checkpoint; train first (python -m fmnist_tf.train "
                             f"--flagfile={model_dir}/{FLAGS_FILE})")

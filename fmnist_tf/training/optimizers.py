@@ -1,12 +1,12 @@
 """Keras optimizers by name, with the Estimator era's settings for the classic ones.
 
 ``make_optimizer("adam", learning_rate=1e-3)``; ``learning_rate`` may be a schedule
-(``fmnist_tf.schedules``), and the options Keras optimizers share are keywords.
+(``fmnist_tf.training.schedules``), and the options Keras optimizers share are keywords.
 """
 
 import keras
 
-from fmnist_tf.ranger import Ranger
+from fmnist_tf.training.ranger import Ranger
 
 # SGD's momentum for "momentum" and "nesterov": TF1's MomentumOptimizer users' usual 0.9.
 MOMENTUM = 0.9

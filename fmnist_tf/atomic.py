@@ -12,9 +12,11 @@ import logging
 import os
 import uuid
 
-from fmnist_tf.data.errors import JsonLinesError
-
 _TAIL_CHUNK_BYTES = 1 << 16
+
+
+class JsonLinesError(ValueError):
+    """A results file whose complete line is not a JSON record: damaged by something other than a killed writer."""
 
 
 def _sync(path):

@@ -9,7 +9,7 @@ import keras
 
 from fmnist_tf import estimator, models
 from fmnist_tf.data import dataset_image_shape
-from fmnist_tf.optimizers import make_optimizer
+from fmnist_tf.training.optimizers import make_optimizer
 
 # Compute dtype -> Keras dtype policy. Variables stay float32 under both mixed policies, so a
 # checkpoint trained in one restores into a model built in another (export builds float32).
@@ -51,7 +51,7 @@ def make_model_fn(model_name, optimizer_name, learning_rate, seed=None, label_sm
     ``learning_rate`` may be a schedule; ``optimizer_options`` are ``make_optimizer``'s keywords;
     ``dtype`` is the compute dtype; ``loss_scale`` (default: with float16) scales the loss against underflow,
     and a float32 model restoring a float16 run's checkpoint needs it too. With ``fine_tuning``
-    (``fmnist_tf.fine_tuning.FineTuning``) the backbone is frozen or unfrozen, and the optimizer at the first or
+    (``fmnist_tf.training.fine_tuning.FineTuning``) the backbone is frozen or unfrozen, and the optimizer at the first or
     the fine-tuning learning rate, as the phase of ``initial_step`` (the model_dir's global step) wants.
     """
     if dtype not in DTYPE_POLICIES:

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 from tensorboard.plugins import projector
 
-from fmnist_tf.data.atomic import atomic_write
+from fmnist_tf.atomic import atomic_write
 
 PROJECTOR_DIR = "projector"  # inside model_dir, beside projector_config.pbtxt that points into it
 TENSOR_NAME = "penultimate_features"
