@@ -6,6 +6,7 @@ every kind, and the trainer's own test evaluation to compare with.
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 
@@ -82,6 +83,23 @@ def test_checkpoint_flag_evaluates_that_checkpoint_not_the_latest(tiny_run):
     latest = load_evaluated_model(tiny_run["model_dir"])
     assert (earlier.global_step, latest.global_step) == (FIRST_CHECKPOINT, TRAIN_STEPS)
     assert not np.allclose(earlier_logits, latest.logits(images))
+
+
+@needs_real_data
+def test_a_damaged_checkpoint_is_refused_by_file_and_no_report_is_written(tiny_run, tmp_path):
+    """--checkpoint gets the read-back check training's restore does: a .data file cut short is named."""
+    model_dir = tmp_path / "run"
+    shutil.copytree(tiny_run["model_dir"], model_dir)
+    data_file = next(model_dir.glob(f"model.ckpt-{FIRST_CHECKPOINT}.data-*"))
+    data_file.write_bytes(data_file.read_bytes()[:-100])
+    report_dir = tmp_path / "report"
+    result = evaluate_cli(f"--model_dir={model_dir}", f"--checkpoint={model_dir}/model.ckpt-{FIRST_CHECKPOINT}",
+                          f"--report_dir={report_dir}")
+    assert result.returncode == 1
+    assert "evaluate failed:" in result.stderr
+    assert f"{data_file}" in result.stderr and "nothing is restored from it" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not report_dir.exists()
 
 
 @needs_real_data
