@@ -15,15 +15,26 @@ def apply_constant_gradient(optimizer, variable, gradient, steps):
     return float(variable.numpy())
 
 
+# |x| after 200 steps of rate 0.05 on x**2 from x = 3, measured: sgd 2e-9, momentum 4e-6, nesterov 1e-9,
+# adam and adamw 2e-4, rmsprop 0.018, ranger 1.41 (RAdam's warm-up, then Lookahead's slow weights). Each
+# ceiling leaves a margin a broken optimizer (no step, a wrong sign, a rate ten times too small) does not reach.
+QUADRATIC_CEILINGS = {"sgd": 1e-6, "momentum": 1e-4, "nesterov": 1e-6, "adam": 2e-3, "adamw": 2e-3,
+                      "rmsprop": 0.05, "ranger": 1.6}
+
+
+def test_every_optimizer_has_a_ceiling():
+    assert sorted(QUADRATIC_CEILINGS) == sorted(OPTIMIZERS)
+
+
 @pytest.mark.parametrize("name", OPTIMIZERS)
-def test_every_optimizer_lowers_a_quadratic(name):
+def test_every_optimizer_lowers_a_quadratic_as_far_as_measured(name):
     variable = tf.Variable(3.0)
     optimizer = make_optimizer(name, 0.05)
-    for _ in range(50):
+    for _ in range(200):
         with tf.GradientTape() as tape:
             loss = tf.square(variable)
         optimizer.apply_gradients([(tape.gradient(loss, variable), variable)])
-    assert abs(float(variable.numpy())) < 2.5
+    assert abs(float(variable.numpy())) < QUADRATIC_CEILINGS[name]
 
 
 def test_nesterov_weight_decay_and_clipping_reach_the_keras_optimizer():
