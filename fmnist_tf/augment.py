@@ -1,9 +1,10 @@
 """Training-time augmentation with Keras core layers, run inside the tf.data pipeline on batches.
 
-``augment = make_batch_augmenter(AugmentOptions(crop_padding=2, horizontal_flip=True), num_classes=10,
-seed=1)``, then ``train_dataset.map(augment)``: uint8 images in and out, so the model sees what it
-sees at test time; with MixUp or CutMix the labels come out as mixed one-hot rows [B, classes].
-``augment(images, labels, batch_index)`` makes a batch's draws a function of (seed, batch_index) alone.
+``augment = make_batch_augmenter(AugmentOptions(crop_padding=2, horizontal_flip=True),
+num_classes=10, seed=1)``, then ``train_dataset.map(augment)``: uint8 images in and out, so the
+model sees what it sees at test time; with MixUp or CutMix the labels come out as mixed one-hot rows
+[B, classes]. ``augment(images, labels, batch_index)`` makes a batch's draws a function of (seed,
+batch_index) alone.
 """
 
 import dataclasses
@@ -23,7 +24,8 @@ class AugmentOptions:
     crop_padding: int = 0        # pad by this many pixels, then crop back to the size at random
     horizontal_flip: bool = False
     translation: float = 0.0     # largest shift, as a fraction of the height and width
-    rotation: float = 0.0        # largest rotation, as a fraction of a full turn (Keras's convention)
+    rotation: float = 0.0        # largest rotation, as a fraction of a full turn
+                                 # (Keras's convention)
     random_erasing: float = 0.0  # probability that a rectangle of an image is erased
     rand_augment: bool = False   # RandAugment's default 2 operations at magnitude 0.5
     mixup: float = 0.0           # alpha of MixUp's Beta distribution (0: off)
@@ -48,8 +50,8 @@ def _image_layers(options, image_size, seed):
     if options.horizontal_flip:
         chosen.append(layers.RandomFlip("horizontal", seed=seed + 1))
     if options.translation:
-        chosen.append(layers.RandomTranslation(options.translation, options.translation, fill_mode="constant",
-                                               seed=seed + 2))
+        chosen.append(layers.RandomTranslation(options.translation, options.translation,
+                                               fill_mode="constant", seed=seed + 2))
     if options.rotation:
         chosen.append(layers.RandomRotation(options.rotation, fill_mode="constant", seed=seed + 3))
     if options.rand_augment:
@@ -61,12 +63,12 @@ def _image_layers(options, image_size, seed):
 
 
 def make_batch_augmenter(options, num_classes, seed, image_size=(28, 28)):
-    """Returns ``augment(images, labels, batch_index=None)`` for batches of uint8 images [B, H, W, C] and integer
-    labels [B].
+    """Returns ``augment(images, labels, batch_index=None)`` for batches of uint8 images [B, H, W,
+    C] and integer labels [B].
 
-    Without ``batch_index`` each call draws on from the layers' generators; with it, the draws depend on ``seed``
-    and ``batch_index`` only, so training resumed at batch ``s`` augments it as an uninterrupted run did. Either
-    way the layers hold the generators' state: one call at a time.
+    Without ``batch_index`` each call draws on from the layers' generators; with it, the draws
+    depend on ``seed`` and ``batch_index`` only, so training resumed at batch ``s`` augments it as
+    an uninterrupted run did. Either way the layers hold the generators' state: one call at a time.
     """
     image_layers = _image_layers(options, image_size, seed)
     mixers = []
@@ -87,7 +89,8 @@ def make_batch_augmenter(options, num_classes, seed, image_size=(28, 28)):
             for mixer in mixers:
                 mixed = mixer({"images": pixels, "labels": labels}, training=True)
                 pixels, labels = mixed["images"], mixed["labels"]
-        # Back to the bytes the model takes: interpolation and erasing leave fractions and stray values.
+        # Back to the bytes the model takes: interpolation and erasing leave fractions and stray
+        # values.
         images = tf.cast(tf.clip_by_value(tf.round(pixels), *PIXEL_RANGE), tf.uint8)
         return images, labels
 

@@ -1,8 +1,10 @@
-"""Starts an absl front end: packaged recipes by name, nested flagfiles found beside their file, a real --help.
+"""Starts an absl front end: packaged recipes by name, nested flagfiles found beside their file, a
+real --help.
 
 ``command_line.run(main)`` instead of ``app.run(main)``. ``--config=fast92`` names the packaged
-``fmnist_tf/configs/fast92.cfg`` from any folder; a ``--flagfile=`` line inside a flagfile is looked up
-beside that file first, then in the current folder (absl's own rule), so recipes work outside the repository.
+``fmnist_tf/configs/fast92.cfg`` from any folder; a ``--flagfile=`` line inside a flagfile is looked
+up beside that file first, then in the current folder (absl's own rule), so recipes work outside the
+repository.
 """
 
 import os
@@ -53,7 +55,8 @@ def _flagfile_lines(path, including_stack):
 
 
 def _expand_flagfile(path, including_dir, including_stack):
-    """The lines of a nested flagfile: beside the including file, else as absl finds it (the current folder)."""
+    """The lines of a nested flagfile: beside the including file, else as absl finds it (the current
+    folder)."""
     beside = os.path.join(including_dir, path)
     if including_dir and not os.path.isabs(path) and os.path.isfile(beside):
         path = beside
@@ -63,7 +66,8 @@ def _expand_flagfile(path, including_dir, including_stack):
 
 
 def expand_argv(argv):
-    """``argv`` with ``--config=NAME`` and every ``--flagfile=PATH`` replaced by the flags they hold."""
+    """``argv`` with ``--config=NAME`` and every ``--flagfile=PATH`` replaced by the flags they
+    hold."""
     expanded, arguments = [argv[0]], iter(argv[1:])
     for argument in arguments:
         if argument == _CONFIG.rstrip("="):  # --config NAME

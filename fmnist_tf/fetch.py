@@ -1,6 +1,8 @@
-"""Fetches a dataset's four verified ``.gz`` files: ``python -m fmnist_tf.fetch --data_dir=data/fashion``.
+"""Fetches a dataset's four verified ``.gz`` files: ``python -m fmnist_tf.fetch
+--data_dir=data/fashion``.
 
-A front end like train and evaluate: the flags are defined here, the work is ``fmnist_tf.data.fetch``.
+A front end like train and evaluate: the flags are defined here, the work is
+``fmnist_tf.data.fetch``.
 """
 
 from absl import app, flags
@@ -14,7 +16,8 @@ fmnist_flags.define_fetch_flags()
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    for path in data.fetch(flags.FLAGS.dataset, flags.FLAGS.data_dir, base_url=flags.FLAGS.base_url):
+    for path in data.fetch(flags.FLAGS.dataset, flags.FLAGS.data_dir,
+                           base_url=flags.FLAGS.base_url):
         print(path)
 
 

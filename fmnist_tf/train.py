@@ -1,8 +1,8 @@
 """Trains a registered model from flags and evaluates it on the test split.
 
 ``python -m fmnist_tf.train --flagfile=fmnist_tf/configs/convnet.cfg --model_dir=runs/convnet``, or
-``--dataset=imagenet --data_dir=/data/ILSVRC2012 --model=resnet50``; ``run(flags_obj)`` does the work and
-returns the metrics, so tests drive it in-process.
+``--dataset=imagenet --data_dir=/data/ILSVRC2012 --model=resnet50``; ``run(flags_obj)`` does the
+work and returns the metrics, so tests drive it in-process.
 """
 
 import time
@@ -21,19 +21,22 @@ fmnist_flags.define_train_flags()
 
 
 def run(flags_obj, datasets_override=None, strategy_override=None):
-    """Trains to ``--train_steps`` (resuming model_dir), evaluates on the test split, returns the stats.
+    """Trains to ``--train_steps`` (resuming model_dir), evaluates on the test split, returns the
+    stats.
 
     ``datasets_override`` maps "train", "validation" or "test" to batched datasets, replacing the
     files; ``strategy_override`` replaces the strategy the flags name.
     """
     recipe = Recipe.from_flags(flags_obj)
-    # First: thread pools and a multi-worker strategy can only be made before any other TensorFlow op has run.
+    # First: thread pools and a multi-worker strategy can only be made before any other TensorFlow
+    # op has run.
     size_thread_pools(recipe.inter_op_threads, recipe.intra_op_threads)
     strategy = strategy_override or recipe.strategy()
     logging.info("thread pools: %s", describe_thread_pools())
     if not strategy.extended.should_checkpoint:  # the chief alone owns model_dir
         return _train_and_test(recipe, strategy, datasets_override)
-    # Locked before prepare_model_dir, whose --overwrite would otherwise empty a running trainer's model_dir.
+    # Locked before prepare_model_dir, whose --overwrite would otherwise empty a running trainer's
+    # model_dir.
     with hold_model_dir(recipe.model_dir):
         state = prepare_model_dir(recipe.model_dir, recipe.recorded_flags(), resume=recipe.resume,
                                   overwrite=recipe.overwrite)
@@ -44,7 +47,8 @@ def run(flags_obj, datasets_override=None, strategy_override=None):
 def _train_and_test(recipe, strategy, datasets_override):
     """run()'s work once model_dir is this trainer's: train, evaluate, and the stats."""
     if datasets_override is not None:
-        input_fns = {split: (lambda dataset=dataset: dataset) for split, dataset in datasets_override.items()}
+        input_fns = {split: (lambda dataset=dataset: dataset)
+                     for split, dataset in datasets_override.items()}
     else:
         input_fns = recipe.input_fns()
     classifier = recipe.estimator(strategy)
@@ -53,16 +57,18 @@ def _train_and_test(recipe, strategy, datasets_override):
     steps_before = classifier.global_step
     evaluations = recipe.train_and_evaluate(classifier, input_fns)
     train_seconds = time.monotonic() - started
-    if classifier.stopped_by_sigterm:  # checkpointed: a rerun with the same flags continues from here
+    if classifier.stopped_by_sigterm:
+        # checkpointed: a rerun with the same flags continues from here
         return {"stopped_by_sigterm": True, "global_step": classifier.global_step,
                 "steps_this_run": classifier.global_step - steps_before, "evaluations": evaluations}
     eval_steps = recipe.eval_steps or None
     test_metrics = classifier.evaluate(input_fns["test"], steps=eval_steps, name="test")
-    flip_metrics = (classifier.evaluate(input_fns["test"], steps=eval_steps, name="test_flip", flip=True)
+    flip_metrics = (classifier.evaluate(input_fns["test"], steps=eval_steps, name="test_flip",
+                                        flip=True)
                     if recipe.tta_flip else None)
     if strategy.extended.should_checkpoint and recipe.projector_examples:
-        projector.write_projector(recipe.model_dir, classifier.model, input_fns["test"](), recipe.class_names(),
-                                  recipe.projector_examples)
+        projector.write_projector(recipe.model_dir, classifier.model, input_fns["test"](),
+                                  recipe.class_names(), recipe.projector_examples)
 
     stats = {
         "test_accuracy": test_metrics["accuracy"],
@@ -87,14 +93,16 @@ def format_results_table(stats):
             ("test top-5 accuracy", f"{stats['test_top_5_accuracy']:.4f}"),
             ("test loss", f"{stats['test_loss']:.4f}")]
     if "test_accuracy_flip_tta" in stats:
-        rows.append(("test accuracy, flip test-time augmentation", f"{stats['test_accuracy_flip_tta']:.4f}"))
+        rows.append(("test accuracy, flip test-time augmentation",
+                     f"{stats['test_accuracy_flip_tta']:.4f}"))
     if "validation_accuracy" in stats:
         rows.append(("validation accuracy", f"{stats['validation_accuracy']:.4f}"))
     rows += [("global step", str(stats["global_step"])),
              ("steps this run", str(stats["steps_this_run"])),
              ("wall time of training and evaluations", f"{stats['train_seconds']:.0f} s"),
              ("of which training", f"{stats['train_seconds_without_evaluations']:.0f} s")]
-    lines = ["| result | value |", "| --- | --- |"] + [f"| {name} | {value} |" for name, value in rows]
+    lines = ["| result | value |", "| --- | --- |"] + [f"| {name} | {value} |"
+                                                       for name, value in rows]
     return "\n".join(lines)
 
 
@@ -103,8 +111,8 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     stats = run(flags.FLAGS)
     if stats.get("stopped_by_sigterm"):
-        print(f"Stopped by SIGTERM at global step {stats['global_step']}, checkpointed; rerun the same command "
-              "to continue.")
+        print(f"Stopped by SIGTERM at global step {stats['global_step']}, checkpointed; rerun the "
+              "same command to continue.")
     else:
         print(format_results_table(stats))
 

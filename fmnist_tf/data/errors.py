@@ -22,4 +22,5 @@ class MissingFilesError(DataError, FileNotFoundError):
 
 
 class ImagenetLayoutError(DataError):
-    """An ImageNet folder, label file or TFRecord set that is not laid out as ILSVRC2012 (or its shards) are."""
+    """An ImageNet folder, label file or TFRecord set that is not laid out as ILSVRC2012 (or its
+    shards) are."""

@@ -1,6 +1,8 @@
-"""Puts a dataset's four verified ``.gz`` files in a folder: kept, else copied from Debian's, else downloaded.
+"""Puts a dataset's four verified ``.gz`` files in a folder: kept, else copied from Debian's, else
+downloaded.
 
-``fetch("fashion_mnist", "data/fashion")``; the command line: ``python -m fmnist_tf.fetch --data_dir=data/fashion``.
+``fetch("fashion_mnist", "data/fashion")``; the command line: ``python -m fmnist_tf.fetch
+--data_dir=data/fashion``.
 """
 
 import gzip
@@ -58,19 +60,22 @@ def checksum_problems(path, file_spec):
             if (size, digest) == (file_spec.payload_size, file_spec.payload_sha256):
                 return []
             problems.append(f"its payload is {size} bytes with SHA-256 {digest}; expected "
-                            f"{file_spec.payload_size} bytes with SHA-256 {file_spec.payload_sha256}")
+                            f"{file_spec.payload_size} bytes with SHA-256 "
+                            f"{file_spec.payload_sha256}")
     return problems
 
 
 def verify_file(path, file_spec, source=None):
-    """Raises ChecksumError naming ``source`` (default ``path``) and every mismatch, unless the file verifies."""
+    """Raises ChecksumError naming ``source`` (default ``path``) and every mismatch, unless the file
+    verifies."""
     problems = checksum_problems(path, file_spec)
     if problems:
         raise ChecksumError(f"{source or path}: {'; '.join(problems)}")
 
 
 def _install(path, file_spec, source, write_into):
-    """Writes ``source`` to a temporary name beside ``path``, verifies it, and only then renames it."""
+    """Writes ``source`` to a temporary name beside ``path``, verifies it, and only then renames
+    it."""
     with atomic_write(path) as stream:
         write_into(stream)
         stream.flush()
@@ -88,7 +93,8 @@ def _copy_url(url):
     def write_into(stream):
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
             shutil.copyfileobj(response, stream, _CHUNK_BYTES)
-            # A dropped connection ends a chunked read quietly; the promised length tells it from the end.
+            # A dropped connection ends a chunked read quietly; the promised length tells it from
+            # the end.
             promised = response.headers.get("Content-Length")
             if promised is not None and stream.tell() != int(promised):
                 raise ConnectionError(f"cut off after {stream.tell()} of {promised} bytes")
@@ -98,7 +104,8 @@ def _copy_url(url):
 def _fetch_file(file_spec, data_dir, debian_dir, base_urls):
     path = os.path.join(data_dir, file_spec.name)
     if os.path.exists(path):
-        # Never overwritten: a file that fails may be the user's own (digit MNIST in the Fashion folder).
+        # Never overwritten: a file that fails may be the user's own (digit MNIST in the Fashion
+        # folder).
         verify_file(path, file_spec)
         logging.info("%s: already there, verified", path)
         return path
@@ -124,19 +131,20 @@ def _fetch_file(file_spec, data_dir, debian_dir, base_urls):
             continue
         logging.info("%s: downloaded from %s, verified", path, url)
         return path
-    raise MissingFilesError(f"{file_spec.name} is not in {' nor in '.join(looked_in)}, and its download "
-                            f"failed: {'; '.join(failures)}")
+    raise MissingFilesError(f"{file_spec.name} is not in {' nor in '.join(looked_in)}, and its "
+                            f"download failed: {'; '.join(failures)}")
 
 
 def fetch(dataset, data_dir, base_url=None, debian_dir=None):
     """Makes sure ``data_dir`` holds the dataset's four verified files; returns their paths.
 
-    ``dataset`` is a catalog name or a DatasetSpec; ``base_url`` replaces the official URLs (a mirror);
-    ``debian_dir`` replaces the catalog's Debian folder.
+    ``dataset`` is a catalog name or a DatasetSpec; ``base_url`` replaces the official URLs (a
+    mirror); ``debian_dir`` replaces the catalog's Debian folder.
     """
     spec = dataset if isinstance(dataset, DatasetSpec) else get_dataset_spec(dataset)
     debian_dir = spec.debian_dir if debian_dir is None else debian_dir
     base_urls = (base_url,) if base_url else spec.base_urls
     os.makedirs(data_dir, exist_ok=True)
-    return [_fetch_file(file_spec, data_dir, debian_dir, base_urls) for file_spec in spec.files.values()]
+    return [_fetch_file(file_spec, data_dir, debian_dir, base_urls)
+            for file_spec in spec.files.values()]
 

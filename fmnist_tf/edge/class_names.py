@@ -1,7 +1,7 @@
 """The Fashion-MNIST class names, for a model that comes without its manifest.json.
 
-A copy of ``fmnist_tf.data.catalog.FASHION_MNIST.class_names``, which the device cannot import (it pulls in
-TensorFlow); a test checks the two are equal.
+A copy of ``fmnist_tf.data.catalog.FASHION_MNIST.class_names``, which the device cannot import (it
+pulls in TensorFlow); a test checks the two are equal.
 """
 
 FASHION_MNIST_CLASS_NAMES = (

@@ -1,4 +1,5 @@
-"""Typed errors of the device side: each names the file, the position or field, and what was expected."""
+"""Typed errors of the device side: each names the file, the position or field, and what was
+expected."""
 
 
 class EdgeError(ValueError):
@@ -6,7 +7,8 @@ class EdgeError(ValueError):
 
 
 class ModelFileError(EdgeError):
-    """A model file that is not a TFLite flatbuffer, or one that does not verify (truncated, corrupt)."""
+    """A model file that is not a TFLite flatbuffer, or one that does not verify (truncated,
+    corrupt)."""
 
 
 class FileSizeError(EdgeError):
@@ -18,11 +20,13 @@ class ModelInputError(EdgeError):
 
 
 class ManifestError(EdgeError):
-    """A model that does not match the manifest.json beside it, or a manifest that cannot be read."""
+    """A model that does not match the manifest.json beside it, or a manifest that cannot be
+    read."""
 
 
 class DigestMismatchError(ManifestError):
-    """A file whose SHA-256 is not the one its manifest.json records: changed or damaged since the export."""
+    """A file whose SHA-256 is not the one its manifest.json records: changed or damaged since the
+    export."""
 
 
 class ImageFileError(EdgeError):

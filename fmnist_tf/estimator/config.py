@@ -1,4 +1,5 @@
-"""What the Estimator is told: ``RunConfig``, with TF1's names and defaults, and a model_fn's ``EstimatorSpec``."""
+"""What the Estimator is told: ``RunConfig``, with TF1's names and defaults, and a model_fn's
+``EstimatorSpec``."""
 
 import dataclasses
 
@@ -18,8 +19,9 @@ class RunConfig:
     jit_compile: bool = False  # compile each training step with XLA
     train_distribute: tf.distribute.Strategy | None = None  # None: tf.distribute.get_strategy()
     tf_random_seed: int | None = None
-    # Makes every op deterministic, process-wide and for good, and needs tf_random_seed: with an input_fn that
-    # takes start_step, a resumed run then ends bitwise equal to an uninterrupted one on the same machine.
+    # Makes every op deterministic, process-wide and for good, and needs tf_random_seed: with an
+    # input_fn that takes start_step, a resumed run then ends bitwise equal to an uninterrupted one
+    # on the same machine.
     deterministic: bool = False
     # Given, training also writes a grid of its input images and each evaluation its confusion
     # matrix, per-class accuracy and worst misclassified images, named by these class names.

@@ -14,7 +14,8 @@ STRATEGIES = ("default", "one_device", "mirrored", "multi_worker_mirrored")
 WORKER_JOB = "worker"
 
 
-def get_strategy(distribution_strategy="default", num_gpus=0, cluster=None, collective_timeout=None):
+def get_strategy(distribution_strategy="default", num_gpus=0, cluster=None,
+                 collective_timeout=None):
     """Returns the strategy named by ``distribution_strategy`` over ``num_gpus`` GPUs (0: the CPUs).
 
     For "multi_worker_mirrored", ``num_gpus`` is per worker, ``cluster`` is a ClusterResolver
@@ -43,24 +44,28 @@ def get_strategy(distribution_strategy="default", num_gpus=0, cluster=None, coll
             cluster_resolver=cluster,
             communication_options=tf.distribute.experimental.CommunicationOptions(
                 timeout_seconds=collective_timeout))
-    raise ValueError(f"unknown distribution_strategy {distribution_strategy!r}; expected one of {STRATEGIES}")
+    raise ValueError(f"unknown distribution_strategy {distribution_strategy!r}; expected one of "
+                     f"{STRATEGIES}")
 
 
 def make_cluster_resolver(worker_hosts=(), task_index=None):
-    """The cluster of ``worker_hosts`` ("host:port" each) as task ``task_index``, or TF_CONFIG's if none.
+    """The cluster of ``worker_hosts`` ("host:port" each) as task ``task_index``, or TF_CONFIG's if
+    none.
 
-    The same ``worker_hosts`` on every machine, each with its own ``task_index``; task 0 is the chief.
+    The same ``worker_hosts`` on every machine, each with its own ``task_index``; task 0 is the
+    chief.
     """
     if not worker_hosts:
         if task_index is not None:
             raise ValueError(f"--task_index={task_index} needs --worker_hosts")
         return tf.distribute.cluster_resolver.TFConfigClusterResolver()
     if os.environ.get("TF_CONFIG"):
-        raise ValueError("both TF_CONFIG and --worker_hosts describe the cluster; unset one of them")
+        raise ValueError("both TF_CONFIG and --worker_hosts describe the cluster; "
+                         "unset one of them")
     if task_index is None or not 0 <= task_index < len(worker_hosts):
-        raise ValueError(f"--task_index is {task_index}; expected 0 <= task_index < {len(worker_hosts)} "
-                         f"(the number of --worker_hosts)")
+        raise ValueError(f"--task_index is {task_index}; expected 0 <= task_index < "
+                         f"{len(worker_hosts)} (the number of --worker_hosts)")
     return tf.distribute.cluster_resolver.SimpleClusterResolver(
-        tf.train.ClusterSpec({WORKER_JOB: list(worker_hosts)}), task_type=WORKER_JOB, task_id=task_index,
-        rpc_layer="grpc")
+        tf.train.ClusterSpec({WORKER_JOB: list(worker_hosts)}), task_type=WORKER_JOB,
+        task_id=task_index, rpc_layer="grpc")
 

@@ -13,7 +13,8 @@ FLAGS_FILE = "flags.txt"
 
 
 class ModelDirConflictError(ValueError):
-    """The model_dir holds a run made with other flags, and neither resume nor overwrite was asked."""
+    """The model_dir holds a run made with other flags, and neither resume nor overwrite was
+    asked."""
 
 
 def format_flags(flag_values):
@@ -83,7 +84,8 @@ def prepare_model_dir(model_dir, flag_values, resume=False, overwrite=False):
 
 
 def _delete_contents_but_the_lock(model_dir):
-    """Empties ``model_dir`` for --overwrite, keeping the lock of the trainer that asked (fmnist_tf.estimator.model_dir_lock)."""
+    """Empties ``model_dir`` for --overwrite, keeping the lock of the trainer that asked
+    (fmnist_tf.estimator.model_dir_lock)."""
     for entry in os.scandir(model_dir):
         if entry.name == LOCK_FILE:
             continue

@@ -1,5 +1,5 @@
-"""What ``train_and_evaluate`` does after each evaluation: lower the learning rate on a plateau, stop early,
-stop at a target accuracy.
+"""What ``train_and_evaluate`` does after each evaluation: lower the learning rate on a plateau,
+stop early, stop at a target accuracy.
 
 ``train_and_evaluate(est, train_spec, eval_spec, monitors=[ReduceLearningRateOnPlateau(patience=2),
 EarlyStopping(patience=4)])``. Their counts live in memory: a resumed run starts them afresh.
@@ -36,15 +36,16 @@ class _PlateauWatch:
 
 @dataclasses.dataclass
 class ReduceLearningRateOnPlateau(_PlateauWatch):
-    """Multiplies a constant learning rate by ``factor`` when the metric stalls; the checkpoint keeps it."""
+    """Multiplies a constant learning rate by ``factor`` when the metric stalls; the checkpoint
+    keeps it."""
     factor: float = 0.1
     min_learning_rate: float = 0.0
 
     def after_evaluation(self, estimator, metrics):
         if self._observe(metrics):
             new_rate = max(estimator.learning_rate * self.factor, self.min_learning_rate)
-            logging.info("%s did not improve for %d evaluations: learning rate %g -> %g", self.metric,
-                         self.patience, estimator.learning_rate, new_rate)
+            logging.info("%s did not improve for %d evaluations: learning rate %g -> %g",
+                         self.metric, self.patience, estimator.learning_rate, new_rate)
             estimator.set_learning_rate(new_rate)
             self.evaluations_without_improvement = 0
         return False
@@ -64,15 +65,17 @@ class EarlyStopping(_PlateauWatch):
 
 @dataclasses.dataclass
 class StopAtAccuracy:
-    """Ends training at the first evaluation whose accuracy reaches ``target`` (time-to-accuracy runs)."""
+    """Ends training at the first evaluation whose accuracy reaches ``target`` (time-to-accuracy
+    runs)."""
     target: float
     reached_at_step: int | None = dataclasses.field(default=None, init=False)
-    train_seconds: float | None = dataclasses.field(default=None, init=False)  # the Estimator's, then
+    # the Estimator's, then
+    train_seconds: float | None = dataclasses.field(default=None, init=False)
 
     def after_evaluation(self, estimator, metrics):
         if metrics["accuracy"] < self.target:
             return False
         self.reached_at_step, self.train_seconds = metrics["global_step"], estimator.train_seconds
-        logging.info("Accuracy %g reached the target %g at step %d after %.1f s of training", metrics["accuracy"],
-                     self.target, self.reached_at_step, self.train_seconds)
+        logging.info("Accuracy %g reached the target %g at step %d after %.1f s of training",
+                     metrics["accuracy"], self.target, self.reached_at_step, self.train_seconds)
         return True

@@ -1,7 +1,9 @@
-"""The Embedding Projector's files for a model_dir: penultimate-layer features of test images, a sprite, class names.
+"""The Embedding Projector's files for a model_dir: penultimate-layer features of test images, a
+sprite, class names.
 
-``write_projector(model_dir, model, test_dataset, class_names, max_examples=1000)`` after training; then
-``tensorboard --logdir=model_dir`` shows the features in its Projector tab, as thumbnails colored by class.
+``write_projector(model_dir, model, test_dataset, class_names, max_examples=1000)`` after training;
+then ``tensorboard --logdir=model_dir`` shows the features in its Projector tab, as thumbnails
+colored by class.
 """
 
 import math
@@ -29,7 +31,8 @@ def penultimate_features(model, images, batch_size=500):
 
 
 def write_projector(model_dir, model, dataset, class_names, max_examples):
-    """Writes features, metadata and sprite under ``model_dir/projector`` and the config beside them.
+    """Writes features, metadata and sprite under ``model_dir/projector`` and the config beside
+    them.
 
     ``dataset`` yields ``(images, labels)`` batches; its first ``max_examples`` examples are used.
     Returns the number of examples written.

@@ -1,4 +1,5 @@
-"""A SavedModel of a Keras model with a ``serving_default`` signature, published whole under a fresh timestamp."""
+"""A SavedModel of a Keras model with a ``serving_default`` signature, published whole under a fresh
+timestamp."""
 
 import os
 import tempfile
@@ -11,7 +12,8 @@ from fmnist_tf.estimator import loops
 
 
 def write_saved_model(model, input_spec, export_dir_base, is_chief):
-    """Writes ``<export_dir_base>/<timestamp>`` and returns it; a non-chief worker saves, keeps nothing.
+    """Writes ``<export_dir_base>/<timestamp>`` and returns it; a non-chief worker saves, keeps
+    nothing.
 
     The signature takes ``input_spec`` and returns ``classes``, ``probabilities`` and ``logits``.
     """

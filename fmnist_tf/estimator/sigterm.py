@@ -1,4 +1,5 @@
-"""SIGTERM as a request: training ends after its current compiled call, checkpointed, instead of dying mid-step."""
+"""SIGTERM as a request: training ends after its current compiled call, checkpointed, instead of
+dying mid-step."""
 
 import contextlib
 import signal
@@ -7,7 +8,8 @@ import threading
 
 @contextlib.contextmanager
 def sigterm_requests():
-    """Yields ``received()``: whether SIGTERM arrived, so training ends after its current compiled call.
+    """Yields ``received()``: whether SIGTERM arrived, so training ends after its current compiled
+    call.
 
     Only the main thread can set signal handlers; elsewhere SIGTERM keeps its usual effect.
     """

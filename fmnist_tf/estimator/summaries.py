@@ -1,4 +1,5 @@
-"""What the Estimator writes for TensorBoard besides its scalars: image grids, confusion matrix, histograms, HParams.
+"""What the Estimator writes for TensorBoard besides its scalars: image grids, confusion matrix,
+histograms, HParams.
 
 ``write_evaluation_summaries(writer, step, dataset, logits_fn, class_names)`` at each evaluation;
 ``write_hparams(writer, hparams, trial_id)`` once per launch.
@@ -46,7 +47,8 @@ def write_training_images(writer, step, features, labels, class_names):
 
 
 def write_evaluation_summaries(writer, step, dataset, logits_fn, class_names):
-    """Per-class accuracy, the confusion matrix and the worst misclassified images of one pass over ``dataset``.
+    """Per-class accuracy, the confusion matrix and the worst misclassified images of one pass over
+    ``dataset``.
 
     ``dataset`` yields ``(features, labels)`` batches; ``logits_fn(features)`` returns their logits.
     "Worst" means the highest loss among the misclassified examples.
@@ -55,7 +57,8 @@ def write_evaluation_summaries(writer, step, dataset, logits_fn, class_names):
     worst = _WorstExamples(GRID_IMAGES)
     for features, labels in dataset:
         logits = logits_fn(features)
-        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(labels, tf.int32), logits).numpy()
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(labels, tf.int32),
+                                                                logits).numpy()
         labels, predictions = labels.numpy().astype(np.int64), tf.argmax(logits, axis=-1).numpy()
         np.add.at(confusion, (labels, predictions), 1)
         worst.add(_as_images(features), labels, predictions, losses)
@@ -66,15 +69,17 @@ def write_evaluation_summaries(writer, step, dataset, logits_fn, class_names):
     if "images" in worst.kept and len(worst.kept["images"]):
         titles = [f"true: {class_names[label]}\npred: {class_names[prediction]}"
                   for label, prediction in zip(worst.kept["labels"], worst.kept["predictions"])]
-        _write_figure(writer, step, "worst_misclassified", _grid_figure(worst.kept["images"], titles))
+        _write_figure(writer, step, "worst_misclassified",
+                      _grid_figure(worst.kept["images"], titles))
 
 
 def write_hparams(writer, hparams, trial_id):
     """Records a run's hyperparameters for the HParams dashboard.
 
-    No experiment config is written: the dashboard then infers, over every run under the logdir, each
-    hyperparameter's type and whether it differs, and takes the metrics from the runs' scalars (their
-    last values). Lists are joined with commas and None values left out: it takes bool, int, float, str.
+    No experiment config is written: the dashboard then infers, over every run under the logdir,
+    each hyperparameter's type and whether it differs, and takes the metrics from the runs' scalars
+    (their last values). Lists are joined with commas and None values left out: it takes bool, int,
+    float, str.
     """
     values = {name: ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
               for name, value in hparams.items() if value is not None}
@@ -93,7 +98,8 @@ class _WorstExamples:
     def add(self, images, labels, predictions, losses):
         """``images`` is None when the features are not images; then only the labels are kept."""
         wrong = labels != predictions
-        batch = {"labels": labels[wrong], "predictions": predictions[wrong], "losses": losses[wrong]}
+        batch = {"labels": labels[wrong], "predictions": predictions[wrong],
+                 "losses": losses[wrong]}
         if images is not None:
             batch["images"] = images[wrong]
         candidates = {key: np.concatenate([self.kept[key], values]) if key in self.kept else values

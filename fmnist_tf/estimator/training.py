@@ -1,6 +1,8 @@
-"""TF1's ``train_and_evaluate``: train to ``max_steps``, evaluating every ``every_n_steps`` and at the end.
+"""TF1's ``train_and_evaluate``: train to ``max_steps``, evaluating every ``every_n_steps`` and at
+the end.
 
-``train_and_evaluate(estimator, TrainSpec(train_input_fn, max_steps=2000), EvalSpec(eval_input_fn))``.
+``train_and_evaluate(estimator, TrainSpec(train_input_fn, max_steps=2000),
+EvalSpec(eval_input_fn))``.
 """
 
 import dataclasses
@@ -38,14 +40,16 @@ def train_and_evaluate(estimator, train_spec, eval_spec, monitors=()):
         next_evaluation = min((step // eval_spec.every_n_steps + 1) * eval_spec.every_n_steps,
                               train_spec.max_steps)
         estimator.train(train_spec.input_fn, max_steps=next_evaluation)
-        if estimator.stopped_by_sigterm:  # checkpointed; the process is asked to end, not to evaluate
+        if estimator.stopped_by_sigterm:
+            # checkpointed; the process is asked to end, not to evaluate
             return (evaluations[-1] if evaluations else None), evaluations
         previous_step, step = step, estimator.global_step
         if step == previous_step:
             break
         evaluations.append(estimator.evaluate(eval_spec.input_fn, steps=eval_spec.steps,
                                               name=eval_spec.name))
-        stop_requests = [monitor.after_evaluation(estimator, evaluations[-1]) for monitor in monitors]
+        stop_requests = [monitor.after_evaluation(estimator, evaluations[-1])
+                         for monitor in monitors]
         if step < next_evaluation or any(stop_requests):
             break
     if not evaluations or evaluations[-1]["global_step"] != step:

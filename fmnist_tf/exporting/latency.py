@@ -1,7 +1,7 @@
 """Per-image latency of TFLite models on this machine's CPU with XNNPACK, and what the machine is.
 
-``measure_latency({"float32": model_bytes, "int8": model_bytes}, image, thread_counts=(1, 2), runs=300)``
--> ``{name: {"1": {"median_ms", "p90_ms", ...}, "2": {...}}}``.
+``measure_latency({"float32": model_bytes, "int8": model_bytes}, image, thread_counts=(1, 2),
+runs=300)`` -> ``{name: {"1": {"median_ms", "p90_ms", ...}, "2": {...}}}``.
 """
 
 import importlib.metadata
@@ -13,13 +13,15 @@ import numpy as np
 
 from fmnist_tf.exporting import litert
 
-# Models take turns in chunks of this many calls, so a slow spell of a shared machine hits them all alike.
+# Models take turns in chunks of this many calls, so a slow spell of a shared machine hits them all
+# alike.
 _CHUNK_RUNS = 10
 
 
 def latency_summary(seconds):
     milliseconds = np.asarray(seconds) * 1e3
-    return {"median_ms": float(np.median(milliseconds)), "p90_ms": float(np.percentile(milliseconds, 90)),
+    return {"median_ms": float(np.median(milliseconds)),
+            "p90_ms": float(np.percentile(milliseconds, 90)),
             "p99_ms": float(np.percentile(milliseconds, 99)), "runs": int(len(milliseconds))}
 
 
@@ -34,7 +36,8 @@ def _ready_interpreter(model_bytes, num_threads, image):
 def measure_latency(models, image, thread_counts=(1, 2), runs=300, warmup_runs=20):
     """Median and tail latency of one ``invoke`` on a batch of one ``image`` (uint8 [28, 28, 1]).
 
-    Within each thread count the models run in turns of ``_CHUNK_RUNS`` calls, after ``warmup_runs`` each.
+    Within each thread count the models run in turns of ``_CHUNK_RUNS`` calls, after ``warmup_runs``
+    each.
     """
     latencies = {name: {} for name in models}
     for num_threads in thread_counts:

@@ -1,4 +1,5 @@
-"""The LiteRT interpreter on the export machine: what a flatbuffer's tensors are, and its outputs on a batch.
+"""The LiteRT interpreter on the export machine: what a flatbuffer's tensors are, and its outputs on
+a batch.
 
 ``describe_tflite(model_bytes)`` -> inputs, outputs (dtype, shape, scale, zero point) and ops;
 ``tflite_logits(model_bytes, images)`` -> float32 [N, classes]. The same runtime as on the device.
@@ -8,7 +9,8 @@ import numpy as np
 
 
 def new_interpreter(model_bytes, num_threads=None):
-    """An interpreter over ``model_bytes`` (verified) with the default delegates, XNNPACK among them."""
+    """An interpreter over ``model_bytes`` (verified) with the default delegates, XNNPACK among
+    them."""
     try:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
     except ImportError as error:
@@ -19,7 +21,8 @@ def new_interpreter(model_bytes, num_threads=None):
 
 
 def tensor_description(detail):
-    """A tensor's name, dtype, shapes and quantization as JSON-ready values; scale 0 means not quantized."""
+    """A tensor's name, dtype, shapes and quantization as JSON-ready values; scale 0 means not
+    quantized."""
     scale, zero_point = detail["quantization"]
     return {"name": detail["name"], "dtype": np.dtype(detail["dtype"]).name,
             "shape": [int(size) for size in detail["shape"]],
@@ -36,7 +39,8 @@ def describe_tflite(model_bytes):
 
 
 def quantize_input(pixels, detail):
-    """Pixel values 0-255 as the input tensor takes them: quantized with its scale and zero point if it has one."""
+    """Pixel values 0-255 as the input tensor takes them: quantized with its scale and zero point if
+    it has one."""
     dtype = np.dtype(detail["dtype"])
     scale, zero_point = detail["quantization"]
     if dtype.kind == "f":
@@ -69,5 +73,6 @@ def tflite_logits(model_bytes, images, batch_size=500, num_threads=None):
         interpreter.set_tensor(input_detail["index"], quantize_input(batch, input_detail))
         interpreter.invoke()
         output_detail = interpreter.get_output_details()[0]
-        outputs.append(dequantize_output(interpreter.get_tensor(output_detail["index"]), output_detail))
+        outputs.append(dequantize_output(interpreter.get_tensor(output_detail["index"]),
+                                         output_detail))
     return np.concatenate(outputs)

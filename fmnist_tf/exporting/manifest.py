@@ -1,6 +1,8 @@
-"""``manifest.json`` of an export folder: every artifact with its SHA-256 and tensors, the classes, the training flags.
+"""``manifest.json`` of an export folder: every artifact with its SHA-256 and tensors, the classes,
+the training flags.
 
-``write_manifest(export_dir, artifacts, trained, class_names)``; the edge predictor checks a model against it.
+``write_manifest(export_dir, artifacts, trained, class_names)``; the edge predictor checks a model
+against it.
 """
 
 import json

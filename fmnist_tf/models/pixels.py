@@ -13,7 +13,8 @@ FASHION_MNIST_STD = 0.3530
 
 
 def standardized_pixels(input_shape, mean=FASHION_MNIST_MEAN, std=FASHION_MNIST_STD):
-    """Returns ``(input, x)``: a uint8 ``keras.Input`` and its pixels as ``(p / 255 - mean) / std``."""
+    """Returns ``(input, x)``: a uint8 ``keras.Input`` and its pixels as ``(p / 255 - mean) /
+    std``."""
     pixels = keras.Input(shape=input_shape, dtype="uint8", name="pixels")
     x = layers.Rescaling(1.0 / (255 * std), offset=-mean / std, name="standardize")(pixels)
     return pixels, x

@@ -33,7 +33,8 @@ def _basic_block(x, filters, strides, name):
 
 
 def _preactivation_block(x, filters, strides, name, dropout_rate=0.0):
-    """He et al. (2016b): BN-ReLU-conv-BN-ReLU-conv; a projection shortcut starts from the activated input."""
+    """He et al. (2016b): BN-ReLU-conv-BN-ReLU-conv; a projection shortcut starts from the activated
+    input."""
     activated = layers.ReLU(name=f"{name}_relu1")(batch_norm(f"{name}_bn1")(x))
     shortcut = x
     if strides != 1 or x.shape[-1] != filters:
@@ -77,8 +78,8 @@ def resnet(depth=18, num_classes=10, input_shape=(28, 28, 1), preactivation=Fals
 
 
 def wide_resnet(depth=28, width=10, num_classes=10, input_shape=(28, 28, 1), dropout_rate=0.0):
-    """WRN-depth-width (Zagoruyko and Komodakis, 2016): (depth - 4) / 6 pre-activation blocks per stage,
-    stages of 16k-32k-64k channels at 28, 14 and 7 px."""
+    """WRN-depth-width (Zagoruyko and Komodakis, 2016): (depth - 4) / 6 pre-activation blocks per
+    stage, stages of 16k-32k-64k channels at 28, 14 and 7 px."""
     if (depth - 4) % 6:
         raise ValueError(f"WideResNet depth {depth}; expected 6n + 4 (16, 22, 28, 40, ...)")
     pixels, x = standardized_pixels(input_shape)

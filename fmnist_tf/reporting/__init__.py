@@ -1,7 +1,8 @@
-"""The evaluation report: a trained model on the test split, as metrics, plots and an ``index.html``.
+"""The evaluation report: a trained model on the test split, as metrics, plots and an
+``index.html``.
 
-``write_report(load_evaluated_model("runs/convnet"), images, labels, class_names, "report", model_dir=...)``;
-``python -m fmnist_tf.evaluate`` does it from flags.
+``write_report(load_evaluated_model("runs/convnet"), images, labels, class_names, "report",
+model_dir=...)``; ``python -m fmnist_tf.evaluate`` does it from flags.
 """
 
 from fmnist_tf.reporting.errors import ModelFileError, ReportError

@@ -1,4 +1,5 @@
-"""The confusion matrix as two PNGs, counts and row-normalized: ``plot_confusion_matrices(matrix, names, folder)``."""
+"""The confusion matrix as two PNGs, counts and row-normalized: ``plot_confusion_matrices(matrix,
+names, folder)``."""
 
 import os
 
@@ -22,10 +23,12 @@ def _plot(matrix, class_names, title, values_format, path):
 
 
 def plot_confusion_matrices(matrix, class_names, report_dir):
-    """Writes the counts and the per-true-class fractions (each row sums to 1); returns both paths."""
+    """Writes the counts and the per-true-class fractions (each row sums to 1); returns both
+    paths."""
     matrix = np.asarray(matrix)
     totals = np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     return (_plot(matrix, class_names, "Confusion matrix (test images)", "d",
                   os.path.join(report_dir, COUNTS_FILE)),
-            _plot(matrix / totals, class_names, "Confusion matrix, each row divided by its class's count",
-                  ".2f", os.path.join(report_dir, NORMALIZED_FILE)))
+            _plot(matrix / totals, class_names,
+                  "Confusion matrix, each row divided by its class's count", ".2f",
+                  os.path.join(report_dir, NORMALIZED_FILE)))

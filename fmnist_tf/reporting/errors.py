@@ -6,4 +6,5 @@ class ReportError(ValueError):
 
 
 class ModelFileError(ReportError):
-    """A model file that is neither a ``.keras`` nor a ``.tflite`` file, or a checkpoint that is not there."""
+    """A model file that is neither a ``.keras`` nor a ``.tflite`` file, or a checkpoint that is not
+    there."""

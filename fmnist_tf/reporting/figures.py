@@ -1,4 +1,5 @@
-"""Matplotlib on the Agg backend, and saving a figure atomically: ``save_figure(figure, "report/cm.png")``.
+"""Matplotlib on the Agg backend, and saving a figure atomically: ``save_figure(figure,
+"report/cm.png")``.
 
 Every plot module imports ``pyplot`` from here, so the backend is chosen before pyplot first loads.
 """
@@ -16,7 +17,8 @@ DPI = 110
 
 
 def save_figure(figure, path):
-    """Writes ``figure`` as a PNG under ``path`` (complete or not at all), closes it, returns ``path``."""
+    """Writes ``figure`` as a PNG under ``path`` (complete or not at all), closes it, returns
+    ``path``."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
     pyplot.close(figure)

@@ -28,8 +28,8 @@ def plot_misclassified(images, labels, probabilities, class_names, report_dir, c
     """
     chosen = most_confident_errors(labels, probabilities, count)
     rows = max(1, -(-len(chosen) // COLUMNS))
-    figure, axes = pyplot.subplots(rows, COLUMNS, figsize=(2.3 * COLUMNS, 2.7 * rows), squeeze=False,
-                                   layout="constrained")
+    figure, axes = pyplot.subplots(rows, COLUMNS, figsize=(2.3 * COLUMNS, 2.7 * rows),
+                                   squeeze=False, layout="constrained")
     for axis in axes.flat:
         axis.axis("off")
     for axis, index in zip(axes.flat, chosen):

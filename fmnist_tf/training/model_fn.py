@@ -29,7 +29,8 @@ def dtype_policy(dtype):
 
 def model_params(dataset, num_classes, image_size=224, weights_path=None):
     """The builder's keywords for a model of ``dataset``'s images (ImageNet's at ``image_size``) and
-    ``num_classes`` classes; ``weights_path`` (local ImageNet weights of a keras.applications backbone) when given."""
+    ``num_classes`` classes; ``weights_path`` (local ImageNet weights of a keras.applications
+    backbone) when given."""
     params = {"num_classes": num_classes, "input_shape": dataset_image_shape(dataset, image_size)}
     if weights_path:
         params["weights_path"] = weights_path
@@ -37,22 +38,25 @@ def model_params(dataset, num_classes, image_size=224, weights_path=None):
 
 
 def make_training_optimizer(optimizer_name, learning_rate, loss_scale=False, **optimizer_options):
-    """``make_optimizer``'s optimizer, wrapped to scale the loss against float16's underflow if ``loss_scale``."""
+    """``make_optimizer``'s optimizer, wrapped to scale the loss against float16's underflow if
+    ``loss_scale``."""
     optimizer = make_optimizer(optimizer_name, learning_rate, **optimizer_options)
     if loss_scale:
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
 
 
-def make_model_fn(model_name, optimizer_name, learning_rate, seed=None, label_smoothing=0.0, dtype="float32",
-                  fine_tuning=None, initial_step=0, loss_scale=None, **optimizer_options):
+def make_model_fn(model_name, optimizer_name, learning_rate, seed=None, label_smoothing=0.0,
+                  dtype="float32", fine_tuning=None, initial_step=0, loss_scale=None,
+                  **optimizer_options):
     """Returns ``model_fn(params)``; ``params`` are passed to the model builder as keywords.
 
     ``learning_rate`` may be a schedule; ``optimizer_options`` are ``make_optimizer``'s keywords;
-    ``dtype`` is the compute dtype; ``loss_scale`` (default: with float16) scales the loss against underflow,
-    and a float32 model restoring a float16 run's checkpoint needs it too. With ``fine_tuning``
-    (``fmnist_tf.training.fine_tuning.FineTuning``) the backbone is frozen or unfrozen, and the optimizer at the first or
-    the fine-tuning learning rate, as the phase of ``initial_step`` (the model_dir's global step) wants.
+    ``dtype`` is the compute dtype; ``loss_scale`` (default: with float16) scales the loss against
+    underflow, and a float32 model restoring a float16 run's checkpoint needs it too. With
+    ``fine_tuning`` (``fmnist_tf.training.fine_tuning.FineTuning``) the backbone is frozen or
+    unfrozen, and the optimizer at the first or the fine-tuning learning rate, as the phase of
+    ``initial_step`` (the model_dir's global step) wants.
     """
     if dtype not in DTYPE_POLICIES:
         raise ValueError(f"unknown dtype {dtype!r}; expected one of {sorted(DTYPE_POLICIES)}")
@@ -70,6 +74,7 @@ def make_model_fn(model_name, optimizer_name, learning_rate, seed=None, label_sm
             fine_tuning.set_trainable(model, fine_tuned)
             rate = fine_tuning.learning_rate if fine_tuned else learning_rate
         optimizer = make_training_optimizer(optimizer_name, rate, loss_scale, **optimizer_options)
-        return estimator.EstimatorSpec(model=model, optimizer=optimizer, label_smoothing=label_smoothing)
+        return estimator.EstimatorSpec(model=model, optimizer=optimizer,
+                                       label_smoothing=label_smoothing)
 
     return model_fn

@@ -12,8 +12,10 @@ from fmnist_tf.training.ranger import Ranger
 MOMENTUM = 0.9
 _BUILDERS = {
     "sgd": keras.optimizers.SGD,
-    "momentum": lambda learning_rate, **options: keras.optimizers.SGD(learning_rate, momentum=MOMENTUM, **options),
-    "nesterov": lambda learning_rate, **options: keras.optimizers.SGD(learning_rate, momentum=MOMENTUM,
+    "momentum": lambda learning_rate, **options: keras.optimizers.SGD(learning_rate,
+                                                                      momentum=MOMENTUM, **options),
+    "nesterov": lambda learning_rate, **options: keras.optimizers.SGD(learning_rate,
+                                                                      momentum=MOMENTUM,
                                                                       nesterov=True, **options),
     "adam": keras.optimizers.Adam,
     "adamw": keras.optimizers.AdamW,
@@ -27,9 +29,10 @@ def make_optimizer(name, learning_rate, weight_decay=None, clip_norm=None, ema_m
                    gradient_accumulation_steps=None):
     """Returns a fresh Keras optimizer.
 
-    ``weight_decay`` is decoupled (the weights shrink by ``learning_rate * weight_decay`` each step);
-    ``clip_norm`` clips the global norm of the gradients; ``ema_momentum`` keeps an exponential moving
-    average of the weights; ``gradient_accumulation_steps`` applies the mean gradient of that many batches.
+    ``weight_decay`` is decoupled (the weights shrink by ``learning_rate * weight_decay`` each
+    step); ``clip_norm`` clips the global norm of the gradients; ``ema_momentum`` keeps an
+    exponential moving average of the weights; ``gradient_accumulation_steps`` applies the mean
+    gradient of that many batches.
     """
     if name not in _BUILDERS:
         raise ValueError(f"unknown optimizer {name!r}; expected one of {sorted(_BUILDERS)}")

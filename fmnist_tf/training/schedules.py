@@ -1,7 +1,9 @@
-"""Learning-rate schedules by name, as functions of the global step: ``make_schedule("cosine", 0.1, 10000)``.
+"""Learning-rate schedules by name, as functions of the global step: ``make_schedule("cosine", 0.1,
+10000)``.
 
-Each is a ``keras.optimizers.schedules.LearningRateSchedule`` that the optimizer evaluates at its own
-iteration count, which the Estimator's checkpoint restores, so a resumed run continues the schedule.
+Each is a ``keras.optimizers.schedules.LearningRateSchedule`` that the optimizer evaluates at its
+own iteration count, which the Estimator's checkpoint restores, so a resumed run continues the
+schedule.
 """
 
 import math
@@ -14,19 +16,21 @@ SCHEDULES = ("constant", "cosine", "step")
 
 @keras.saving.register_keras_serializable(package="fmnist_tf")
 class WarmupThenDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up from 0 over ``warmup_steps``, then constant, cosine decay or step decay to ``total_steps``.
+    """Linear warm-up from 0 over ``warmup_steps``, then constant, cosine decay or step decay to
+    ``total_steps``.
 
-    "cosine" falls to ``base_rate * final_fraction`` at ``total_steps``; "step" multiplies the rate by
-    ``step_factor`` at each fraction of the post-warm-up steps in ``step_boundaries``.
+    "cosine" falls to ``base_rate * final_fraction`` at ``total_steps``; "step" multiplies the rate
+    by ``step_factor`` at each fraction of the post-warm-up steps in ``step_boundaries``.
     """
 
     def __init__(self, kind, base_rate, total_steps, warmup_steps=0, final_fraction=0.0,
                  step_boundaries=(0.5, 0.75), step_factor=0.1):
         if kind not in SCHEDULES:
-            raise ValueError(f"unknown learning-rate schedule {kind!r}; expected one of {SCHEDULES}")
+            raise ValueError(f"unknown learning-rate schedule {kind!r}; expected one of "
+                             f"{SCHEDULES}")
         if not 0 <= warmup_steps < total_steps:
-            raise ValueError(f"warmup_steps is {warmup_steps}; expected 0 <= warmup_steps < total_steps "
-                             f"({total_steps})")
+            raise ValueError(f"warmup_steps is {warmup_steps}; expected 0 <= warmup_steps < "
+                             f"total_steps ({total_steps})")
         self.kind, self.base_rate, self.total_steps = kind, base_rate, total_steps
         self.warmup_steps, self.final_fraction = warmup_steps, final_fraction
         self.step_boundaries, self.step_factor = tuple(step_boundaries), step_factor
@@ -39,7 +43,8 @@ class WarmupThenDecay(keras.optimizers.schedules.LearningRateSchedule):
             cosine = 0.5 * (1.0 + ops.cos(math.pi * progress))
             rate = self.base_rate * (self.final_fraction + (1.0 - self.final_fraction) * cosine)
         elif self.kind == "step":
-            drops = sum(ops.cast(progress >= boundary, "float32") for boundary in self.step_boundaries)
+            drops = sum(ops.cast(progress >= boundary, "float32")
+                        for boundary in self.step_boundaries)
             rate = self.base_rate * ops.power(self.step_factor, drops)
         else:
             rate = self.base_rate * ops.ones_like(step)
